@@ -1,0 +1,1 @@
+"""Channels that talk to Rasa over HTTP: terminal, Telegram, kiosk (voice)."""

@@ -1,0 +1,1 @@
+"""Everything the assistant knows: policies, laws, jobs, service stations, tickets."""
