@@ -17,7 +17,7 @@ def setup_logging(level: str = "INFO") -> None:
         )
     else:
         root.setLevel(level.upper())
-    install_redacting_log_filter(root)
+    install_redacting_log_filter()
     # Libraries that would otherwise log request URLs (which may carry tokens).
     for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -17,24 +17,33 @@ def redact(text: str) -> str:
     return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 
-class RedactingFilter(logging.Filter):
-    """Log filter that formats each record's message once and redacts it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not stop logging
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string must not stop logging
+        message = str(record.msg)
+    record.msg = redact(message)
+    record.args = None
 
 
-def install_redacting_log_filter(logger: logging.Logger | None = None) -> None:
-    """Attach the redacting filter to every handler of ``logger`` (root by default)."""
-    target = logger or logging.getLogger()
-    for handler in target.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+_installed = False
+
+
+def install_redacting_log_filter() -> None:
+    """Redact every log record of the process at creation, whatever logger or handler emits it.
+
+    A record factory (rather than a handler filter) also covers handlers that libraries
+    such as Sanic or Rasa SDK add after start-up.
+    """
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        _redact_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

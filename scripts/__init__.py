@@ -1,0 +1,1 @@
+"""Developer and operator scripts: environments, training, the process supervisor."""
