@@ -38,7 +38,6 @@ rasa-validate: model ## rasa data validate on the whole Rasa project
 rasa-test: model ## rasa test on the test stories (fails on any prediction error)
 	$(RASA) test core --model $$($(PY) -m scripts.rasa_model --print-path) --stories bot/tests \
 		--out results/rasa --fail-on-prediction-errors
-	@cat results/rasa/story_report.json 2>/dev/null | $(PY) -m scripts.story_summary || true
 
 test: build rasa-validate rasa-test ## Set up and run every test (what CI runs)
 	$(PY) -m pytest

@@ -1,0 +1,717 @@
+"""Hybrid policy index: FAISS over sentence embeddings plus BM25 over jieba tokens, fused.
+
+It holds the project's corpus entries and the operator's documents (law articles and
+sections), filters by region and audience, and is persisted with a manifest (model,
+dimension, corpus hash, build time). A missing, stale or mismatched index is refused
+with a message that names the command that rebuilds it::
+
+    python -m knowledge.policy_index build [--laws DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from knowledge.documents import (
+    NATIONAL,
+    DocumentChunk,
+    iter_document_files,
+    load_folder,
+    normalize_region,
+    short_law_name,
+)
+from knowledge.policy_corpus import (
+    CORPUS_DIR,
+    Citation,
+    PolicyEntry,
+    corpus_hash,
+    load_corpus,
+    parse_entry,
+)
+from knowledge.policy_text import LegalTerms, expand_query, load_terms, tokenize
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+REBUILD_COMMAND = "python -m knowledge.policy_index build"
+#: Above this many passages the exact inner-product index gives way to HNSW.
+EXACT_INDEX_LIMIT = 50_000
+Kind = Literal["entry", "article", "section"]
+
+
+# --- Errors -----------------------------------------------------------------------------
+
+
+class PolicyIndexError(RuntimeError):
+    """The policy index cannot be used; the message says why and how to rebuild it."""
+
+    reason_zh = "政策索引不可用"
+
+    def __init__(self, detail: str, index_dir: Path | str) -> None:
+        self.detail = detail
+        self.index_dir = Path(index_dir)
+        super().__init__(
+            f"{self.reason_zh}（{detail}）。请运行 `{REBUILD_COMMAND}` 重建索引。 / "
+            f"Policy index at {self.index_dir} is unusable ({detail}); "
+            f"rebuild it with `{REBUILD_COMMAND}`."
+        )
+
+
+class PolicyIndexMissing(PolicyIndexError):
+    """No index has been built in the configured folder."""
+
+    reason_zh = "政策索引尚未建立"
+
+
+class PolicyIndexStale(PolicyIndexError):
+    """The corpus or the documents changed since the index was built."""
+
+    reason_zh = "政策索引已过期"
+
+
+class PolicyIndexMismatch(PolicyIndexError):
+    """The index was built with another embedding model or dimension, or another format."""
+
+    reason_zh = "政策索引与当前向量模型不一致"
+
+
+# --- Items and hits ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexedItem:
+    """Something the index can return: a corpus entry or a document chunk."""
+
+    key: str
+    kind: Kind
+    region: str  # normalised: 全国, 广东, 郑州 …
+    audience: str  # worker | employer | both
+    effective: str
+    entry: PolicyEntry | None = None
+    chunk: DocumentChunk | None = None
+
+    @property
+    def title(self) -> str:
+        if self.entry is not None:
+            return self.entry.title
+        assert self.chunk is not None
+        c = self.chunk
+        return f"《{c.short_law}》{c.article_label}" if c.is_article else f"{c.law} {c.article_label}".strip()
+
+    @property
+    def law(self) -> str:
+        """Short name of the law this item cites first (for law-level routing and evaluation)."""
+        if self.chunk is not None:
+            return self.chunk.short_law
+        assert self.entry is not None
+        return short_law_name(self.entry.citations[0].document) if self.entry.citations else ""
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        if self.entry is not None:
+            return self.entry.citations
+        assert self.chunk is not None
+        c = self.chunk
+        return (Citation(document=c.short_law, article=c.article_label if c.is_article else ""),)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked result with the scores that produced it."""
+
+    item: IndexedItem
+    score: float  # fused score used for ranking
+    dense: float  # best cosine between the query and the item's passages
+    bm25: float  # BM25 score, divided by the best BM25 score of the query
+    rank: int
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How dense and BM25 evidence are combined (see ``bench/policy_eval.py``)."""
+
+    method: Literal["weighted", "rrf"] = "weighted"
+    dense_weight: float = 0.6
+    bm25_weight: float = 0.4
+    rrf_k: int = 60
+    expand_queries: bool = True
+    #: Prior for laws that the question's words hint at (``law_hints``) and for laws that
+    #: the best-matching corpus entries cite; both only add, never remove.
+    law_route_weight: float = 0.15
+    #: Extra for the exact articles that the best-matching corpus entries cite.
+    entry_route_weight: float = 0.15
+    #: Share of a law's best chunk score that its other chunks inherit (law-level context).
+    law_context_weight: float = 0.2
+    #: Local documents score lower unless the question or filter names their region.
+    local_penalty: float = 0.1
+
+
+DEFAULT_FUSION = FusionConfig()
+
+
+# --- Embedding cache --------------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Passage embeddings on disk, keyed by model and text hash, so rebuilds only embed changes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS emb (model TEXT, hash TEXT, dim INTEGER, vec BLOB,"
+                " PRIMARY KEY (model, hash))"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def encode_passages(self, embedder: Any, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embeddings of ``texts``, computing only those not cached yet."""
+        keys = [self.key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as db:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT hash, dim, vec FROM emb WHERE model = ? AND hash IN ({marks})",
+                    [embedder.name, *chunk],
+                ).fetchall()
+                for h, dim, blob in rows:
+                    if dim == embedder.dim:
+                        found[h] = np.frombuffer(blob, dtype=np.float32)
+        todo = sorted({k for k in keys if k not in found})
+        if todo:
+            by_key = {self.key(t): t for t in texts}
+            todo_texts = [by_key[k] for k in todo]
+            # Embed longest first in batches of similar length: less padding, faster.
+            order = sorted(range(len(todo_texts)), key=lambda i: len(todo_texts[i]))
+            vecs = np.zeros((len(todo_texts), embedder.dim), dtype=np.float32)
+            for start in range(0, len(order), 256):
+                sel = order[start : start + 256]
+                vecs[sel] = embedder.encode_passages([todo_texts[i] for i in sel], batch_size=batch_size)
+                with self._connect() as db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO emb VALUES (?, ?, ?, ?)",
+                        [(embedder.name, todo[i], embedder.dim, vecs[i].tobytes()) for i in sel],
+                    )
+                log.info("embedded %d/%d new passages", min(start + 256, len(order)), len(order))
+            for k, v in zip(todo, vecs, strict=True):
+                found[k] = v
+        if not keys:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+# --- Building blocks --------------------------------------------------------------------
+
+
+def _entry_item(e: PolicyEntry) -> IndexedItem:
+    return IndexedItem(key=f"entry:{e.id}", kind="entry", region=normalize_region(e.region),
+                       audience=e.audience, effective=e.effective, entry=e)
+
+
+def _chunk_item(c: DocumentChunk) -> IndexedItem:
+    return IndexedItem(key=f"doc:{c.id}", kind="article" if c.is_article else "section",
+                       region=normalize_region(c.region), audience="both",
+                       effective=c.effective, chunk=c)
+
+
+def passages_for(item: IndexedItem) -> list[str]:
+    """Texts embedded for an item: an entry's answer and each alias; a chunk with its context."""
+    if item.entry is not None:
+        e = item.entry
+        cites = "；".join(c.label() for c in e.citations)
+        out = [f"{e.title}\n{e.answer}\n{cites}", e.title]
+        out.extend(e.aliases)
+        return list(dict.fromkeys(out))
+    assert item.chunk is not None
+    c = item.chunk
+    head = f"《{c.short_law}》"
+    if c.chapter:
+        head += f" {c.chapter}"
+    if c.is_article:
+        head += f" {c.article_label}"
+    return [f"{head}\n{c.text}"]
+
+
+def bm25_text(item: IndexedItem) -> str:
+    """Text BM25 sees for an item (title, context and body)."""
+    if item.entry is not None:
+        e = item.entry
+        return " ".join([e.title, *e.aliases, e.answer, *e.groups])
+    assert item.chunk is not None
+    c = item.chunk
+    return f"{c.short_law} {c.chapter} {c.text}"
+
+
+def documents_fingerprint(folder: Path | str | None) -> str:
+    """Digest of every supported file (name and bytes) under ``folder``; "" for none."""
+    if not folder:
+        return ""
+    root = Path(folder)
+    if not root.is_dir():
+        return ""
+    h = hashlib.sha256()
+    for p in iter_document_files(root):
+        h.update(str(p.relative_to(root)).encode("utf-8"))
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _mentions_region(text: str, region: str) -> bool:
+    return bool(region) and region != NATIONAL and region in text
+
+
+def _region_ok(item: IndexedItem, region: str | None) -> bool:
+    if region is None:
+        return True
+    want = normalize_region(region)
+    if want == NATIONAL:
+        return item.region == NATIONAL
+    return item.region in (NATIONAL, want) or want in item.region or item.region in want
+
+
+def _audience_ok(item: IndexedItem, audience: str | None) -> bool:
+    return audience in (None, "both") or item.audience in ("both", audience)
+
+
+# --- The index --------------------------------------------------------------------------
+
+
+class PolicyIndex:
+    """Dense + BM25 retrieval over corpus entries and document chunks."""
+
+    def __init__(self, items: Sequence[IndexedItem], passage_owner: np.ndarray,
+                 vectors: np.ndarray, embedder: Any, manifest: dict[str, Any],
+                 faiss_index: Any | None = None, terms: LegalTerms | None = None,
+                 bm25_tokens: Sequence[Sequence[str]] | None = None) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.items = tuple(items)
+        self.passage_owner = np.asarray(passage_owner, dtype=np.int64)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.embedder = embedder
+        self.manifest = manifest
+        self.terms = terms or load_terms()
+        self._faiss = faiss_index if faiss_index is not None else self._make_faiss(self.vectors)
+        tokens = bm25_tokens if bm25_tokens is not None else [tokenize(bm25_text(i)) for i in self.items]
+        self._bm25_tokens = [list(t) for t in tokens]
+        # BM25Okapi divides by zero on an empty corpus; an index with no items answers nothing.
+        self._bm25 = BM25Okapi([t or ["_"] for t in self._bm25_tokens]) if self.items else None
+        self._lock = threading.Lock()
+        self._law_of = [i.law for i in self.items]
+        self._by_key = {it.key: n for n, it in enumerate(self.items)}
+        self._article_key: dict[tuple[str, str], int] = {}
+        for n, it in enumerate(self.items):
+            if it.chunk is not None and it.chunk.is_article:
+                self._article_key.setdefault((it.chunk.short_law, it.chunk.article_label), n)
+
+    # -- construction --
+
+    @staticmethod
+    def _make_faiss(vectors: np.ndarray) -> Any:
+        import faiss
+
+        dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 1
+        if vectors.shape[0] > EXACT_INDEX_LIMIT:
+            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 128
+        else:
+            index = faiss.IndexFlatIP(dim)
+        if vectors.shape[0]:
+            index.add(vectors)
+        return index
+
+    @classmethod
+    def build(cls, entries: Sequence[PolicyEntry], chunks: Sequence[DocumentChunk],
+              embedder: Any, cache: EmbeddingCache | None = None, *,
+              corpus_digest: str | None = None, documents_dir: str = "",
+              documents_digest: str = "") -> PolicyIndex:
+        """Embed and index ``entries`` and ``chunks`` (nothing is written to disk)."""
+        items = [_entry_item(e) for e in entries] + [_chunk_item(c) for c in chunks]
+        texts: list[str] = []
+        owner: list[int] = []
+        for n, it in enumerate(items):
+            for t in passages_for(it):
+                texts.append(t)
+                owner.append(n)
+        t0 = time.perf_counter()
+        if cache is not None:
+            vectors = cache.encode_passages(embedder, texts)
+        else:
+            vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+        embed_s = time.perf_counter() - t0
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": embedder.name,
+            "dim": int(embedder.dim),
+            "corpus_hash": corpus_digest if corpus_digest is not None else corpus_hash(entries),
+            "documents_dir": documents_dir,
+            "documents_hash": documents_digest,
+            "entries": len(entries),
+            "chunks": len(chunks),
+            "doc_count": len(items),
+            "passages": len(texts),
+            "index_type": "IndexFlatIP" if len(texts) <= EXACT_INDEX_LIMIT else "IndexHNSWFlat",
+            "embed_seconds": round(embed_s, 3),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        return cls(items, np.asarray(owner), vectors, embedder, manifest)
+
+    def save(self, folder: Path | str) -> Path:
+        """Write the index and its manifest to ``folder`` (atomically replaces the manifest)."""
+        import faiss
+
+        root = Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        np.save(root / "vectors.npy", self.vectors)
+        np.save(root / "owner.npy", self.passage_owner)
+        faiss.write_index(self._faiss, str(root / "faiss.index"))
+        with (root / "items.jsonl").open("w", encoding="utf-8") as f:
+            for it, toks in zip(self.items, self._bm25_tokens, strict=True):
+                row = {"key": it.key, "kind": it.kind, "region": it.region,
+                       "audience": it.audience, "effective": it.effective, "tokens": toks}
+                if it.entry is not None:
+                    raw = asdict(it.entry)
+                    raw["sources"] = raw.pop("citations")
+                    row["entry"] = raw
+                if it.chunk is not None:
+                    row["chunk"] = asdict(it.chunk)
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        tmp = root / "manifest.json.tmp"
+        tmp.write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(root / "manifest.json")
+        return root
+
+    @classmethod
+    def load(cls, folder: Path | str, embedder: Any, *, corpus_digest: str | None = None,
+             check_documents: bool = True) -> PolicyIndex:
+        """Load a saved index, refusing one that is missing, stale or built for another model.
+
+        Args:
+            folder: the index folder (``settings.policy_index_dir``).
+            embedder: the query embedder; its ``name`` and ``dim`` must match the manifest.
+            corpus_digest: the current corpus hash (default: computed from ``knowledge/policies``).
+            check_documents: also compare the documents folder recorded at build time.
+
+        Raises:
+            PolicyIndexMissing, PolicyIndexStale, PolicyIndexMismatch.
+        """
+        import faiss
+
+        root = Path(folder)
+        manifest_path = root / "manifest.json"
+        if not manifest_path.is_file():
+            raise PolicyIndexMissing(f"no manifest.json in {root}", root)
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PolicyIndexMissing(f"unreadable manifest: {exc}", root) from exc
+        if manifest.get("format") != FORMAT_VERSION:
+            raise PolicyIndexMismatch(
+                f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root)
+        if manifest.get("model") != embedder.name or int(manifest.get("dim", -1)) != int(embedder.dim):
+            raise PolicyIndexMismatch(
+                f"built with model {manifest.get('model')!r} (dim {manifest.get('dim')}), "
+                f"now configured {embedder.name!r} (dim {embedder.dim})", root)
+        current = corpus_digest if corpus_digest is not None else corpus_hash(load_corpus())
+        if manifest.get("corpus_hash") != current:
+            raise PolicyIndexStale("the policy corpus changed since the index was built", root)
+        docs_dir = manifest.get("documents_dir") or ""
+        if check_documents and docs_dir and Path(docs_dir).is_dir() and \
+                documents_fingerprint(docs_dir) != manifest.get("documents_hash"):
+            raise PolicyIndexStale(f"documents in {docs_dir} changed since the index was built", root)
+        try:
+            vectors = np.load(root / "vectors.npy")
+            owner = np.load(root / "owner.npy")
+            index = faiss.read_index(str(root / "faiss.index"))
+            items: list[IndexedItem] = []
+            tokens: list[list[str]] = []
+            with (root / "items.jsonl").open(encoding="utf-8") as f:
+                for line in f:
+                    row = json.loads(line)
+                    entry = parse_entry(row["entry"], row["entry"].get("source_file", "")) \
+                        if row.get("entry") else None
+                    chunk = DocumentChunk(**row["chunk"]) if row.get("chunk") else None
+                    items.append(IndexedItem(key=row["key"], kind=row["kind"], region=row["region"],
+                                             audience=row["audience"], effective=row["effective"],
+                                             entry=entry, chunk=chunk))
+                    tokens.append(row["tokens"])
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise PolicyIndexMissing(f"index files are incomplete: {exc}", root) from exc
+        if vectors.shape != (len(owner), manifest["dim"]):
+            raise PolicyIndexMismatch("vectors do not match the manifest", root)
+        return cls(items, owner, vectors, embedder, manifest, faiss_index=index, bm25_tokens=tokens)
+
+    # -- search --
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def item(self, key: str) -> IndexedItem | None:
+        n = self._by_key.get(key)
+        return None if n is None else self.items[n]
+
+    def article(self, law: str, article_label: str) -> IndexedItem | None:
+        """The chunk for 《law》article_label, if indexed (law as cited, prefix optional)."""
+        n = self._article_key.get((short_law_name(law), article_label))
+        return None if n is None else self.items[n]
+
+    def dense_scores(self, query_vec: np.ndarray) -> np.ndarray:
+        """Per item: the best cosine over its passages (−1 where none was retrieved)."""
+        n_items, n_pass = len(self.items), len(self.passage_owner)
+        scores = np.full(n_items, -1.0, dtype=np.float32)
+        if not n_pass:
+            return scores
+        k = n_pass if n_pass <= EXACT_INDEX_LIMIT else min(n_pass, 2048)
+        sims, ids = self._faiss.search(query_vec.reshape(1, -1).astype(np.float32), k)
+        valid = ids[0] >= 0
+        np.maximum.at(scores, self.passage_owner[ids[0][valid]], sims[0][valid])
+        return scores
+
+    def bm25_scores(self, tokens: Sequence[str]) -> np.ndarray:
+        if self._bm25 is None or not tokens:
+            return np.zeros(len(self.items), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(list(tokens)), dtype=np.float32)
+
+    def search(self, query: str, k: int = 5, *, region: str | None = None,
+               audience: str | None = None, kinds: Iterable[str] | None = None,
+               method: Literal["hybrid", "dense", "bm25"] = "hybrid",
+               fusion: FusionConfig = DEFAULT_FUSION) -> list[SearchHit]:
+        """Rank items for ``query``.
+
+        Args:
+            query: the user's question, as typed or transcribed.
+            k: how many hits to return.
+            region: keep national items plus those of this region (None: all regions,
+                local ones ranked lower unless the question names their region).
+            audience: ``worker`` or ``employer`` keeps that audience and ``both``.
+            kinds: restrict to ``entry``, ``article`` and/or ``section``.
+            method: ``hybrid`` (fused), or ``dense`` / ``bm25`` alone (for evaluation).
+        """
+        query = (query or "").strip()
+        if not query or not self.items:
+            return []
+        text = expand_query(query, self.terms) if fusion.expand_queries else query
+        n = len(self.items)
+        dense = np.full(n, -1.0, dtype=np.float32)
+        bm25 = np.zeros(n, dtype=np.float32)
+        if method in ("hybrid", "dense"):
+            qv = self.embedder.encode_queries([text])[0]
+            dense = self.dense_scores(qv)
+        if method in ("hybrid", "bm25"):
+            bm25 = self.bm25_scores(tokenize(text))
+        bm_max = float(bm25.max()) if n else 0.0
+        bm_norm = bm25 / bm_max if bm_max > 0 else bm25
+
+        mask = np.ones(n, dtype=bool)
+        kind_set = set(kinds) if kinds is not None else None
+        for i, it in enumerate(self.items):
+            if (kind_set is not None and it.kind not in kind_set) or not _region_ok(it, region) \
+                    or not _audience_ok(it, audience):
+                mask[i] = False
+
+        if method == "dense":
+            fused = dense.copy()
+        elif method == "bm25":
+            fused = bm_norm.copy()
+        else:
+            fused = self._fuse(query, dense, bm_norm, mask, region, fusion)
+        fused = np.where(mask, fused, -np.inf)
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [
+            SearchHit(item=self.items[i], score=float(fused[i]), dense=float(dense[i]),
+                      bm25=float(bm_norm[i]), rank=r + 1)
+            for r, i in enumerate(order) if np.isfinite(fused[i])
+        ]
+
+    def _fuse(self, query: str, dense: np.ndarray, bm_norm: np.ndarray, mask: np.ndarray,
+              region: str | None, cfg: FusionConfig) -> np.ndarray:
+        n = len(self.items)
+        if cfg.method == "rrf":
+            fused = np.zeros(n, dtype=np.float32)
+            for scores in (dense, bm_norm):
+                ranks = np.empty(n, dtype=np.float32)
+                ranks[np.argsort(-scores, kind="stable")] = np.arange(1, n + 1)
+                fused += 1.0 / (cfg.rrf_k + ranks)
+            # Scale to about [0, 1] so the priors below have the same meaning for both methods.
+            fused = fused / (2.0 / (cfg.rrf_k + 1))
+        else:
+            valid = dense[mask] if mask.any() else dense
+            lo, hi = float(np.percentile(valid, 50)) if valid.size else 0.0, float(valid.max()) if valid.size else 1.0
+            # Cosines of E5 crowd into a narrow band; stretch the upper half to [0, 1].
+            dn = np.clip((dense - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(dense)
+            fused = cfg.dense_weight * dn + cfg.bm25_weight * bm_norm
+
+        fused = fused.astype(np.float32)
+        # Local documents: lower unless the question or the filter names their region.
+        if cfg.local_penalty:
+            want = normalize_region(region) if region else ""
+            for i, it in enumerate(self.items):
+                if it.region != NATIONAL and it.region != want and not _mentions_region(query, it.region):
+                    fused[i] -= cfg.local_penalty
+
+        # Law-level routing: hinted laws, laws cited by the best corpus entries, and each
+        # law's best chunk lending some of its score to the law's other articles.
+        law_bonus: dict[str, float] = {}
+        hints = self.terms.hinted_laws(query)
+        if hints:
+            top = max(hints.values())
+            for law, cnt in hints.items():
+                law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_route_weight * cnt / top
+        article_bonus = np.zeros(n, dtype=np.float32)
+        entry_idx = [i for i, it in enumerate(self.items) if it.entry is not None]
+        if entry_idx and (cfg.entry_route_weight or cfg.law_route_weight):
+            ent_scores = fused[entry_idx]
+            best = np.argsort(-ent_scores)[:3]
+            top_score = float(ent_scores[best[0]]) if len(best) else 0.0
+            for b in best:
+                it = self.items[entry_idx[b]]
+                weight = float(ent_scores[b]) / top_score if top_score > 0 else 0.0
+                assert it.entry is not None
+                for cit in it.entry.citations:
+                    law = short_law_name(cit.document)
+                    law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_route_weight * 0.5 * weight
+                    target = self._article_key.get((law, cit.article.strip()))
+                    if target is not None:
+                        article_bonus[target] += cfg.entry_route_weight * weight
+        if cfg.law_context_weight:
+            best_of_law: dict[str, float] = {}
+            for i in np.flatnonzero(mask):
+                law = self._law_of[i]
+                if self.items[i].chunk is not None and fused[i] > best_of_law.get(law, -np.inf):
+                    best_of_law[law] = float(fused[i])
+            for law, s in best_of_law.items():
+                law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_context_weight * s
+        if law_bonus:
+            for i, it in enumerate(self.items):
+                if it.chunk is not None:
+                    fused[i] += law_bonus.get(self._law_of[i], 0.0)
+        return fused + article_bonus
+
+
+# --- Process-wide loading and the build command ----------------------------------------
+
+_loaded: dict[str, PolicyIndex] = {}
+_load_lock = threading.Lock()
+
+
+def get_policy_index(folder: Path | str | None = None, embedder: Any | None = None) -> PolicyIndex:
+    """The process-wide index from ``settings.policy_index_dir``, loaded once.
+
+    Raises:
+        PolicyIndexError: missing, stale or mismatched (not cached, so a rebuild is picked up).
+    """
+    from knowledge.settings import get_settings
+
+    root = Path(folder) if folder else Path(get_settings().policy_index_dir)
+    key = str(root.resolve())
+    idx = _loaded.get(key)
+    if idx is not None:
+        return idx
+    with _load_lock:
+        idx = _loaded.get(key)
+        if idx is None:
+            if embedder is None:
+                if not (root / "manifest.json").is_file():
+                    raise PolicyIndexMissing(f"no manifest.json in {root}", root)
+                from knowledge.embeddings import get_embedder
+
+                embedder = get_embedder()
+            idx = PolicyIndex.load(root, embedder)
+            _loaded[key] = idx
+            log.info("policy index loaded from %s: %d items", root, len(idx))
+        return idx
+
+
+def build_index(laws_dir: str | Path | None = None, out_dir: Path | str | None = None,
+                embedder: Any | None = None, corpus_dir: Path | str = CORPUS_DIR) -> PolicyIndex:
+    """Build and save the index from the corpus plus the documents in ``laws_dir``."""
+    from knowledge.settings import get_settings
+
+    settings = get_settings()
+    if embedder is None:
+        from knowledge.embeddings import get_embedder
+
+        embedder = get_embedder()
+    entries = load_corpus(corpus_dir)
+    docs = str(laws_dir if laws_dir is not None else settings.laws_dir or "")
+    chunks = load_folder(docs) if docs else []
+    cache = EmbeddingCache(Path(settings.data_dir) / "cache" / "embeddings.sqlite3")
+    t0 = time.perf_counter()
+    index = PolicyIndex.build(
+        entries, chunks, embedder, cache, corpus_digest=corpus_hash(entries),
+        documents_dir=str(Path(docs).resolve()) if docs else "",
+        documents_digest=documents_fingerprint(docs) if docs else "",
+    )
+    index.manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
+    target = Path(out_dir) if out_dir else Path(settings.policy_index_dir)
+    index.save(target)
+    _loaded.pop(str(target.resolve()), None)
+    return index
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m knowledge.policy_index build [--laws DIR] [--out DIR]``."""
+    from knowledge.logs import setup_logging
+    from knowledge.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m knowledge.policy_index",
+                                     description="Build or check the policy index.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="index the corpus and the operator's documents")
+    b.add_argument("--laws", default=None, help="documents folder (default: settings.laws_dir)")
+    b.add_argument("--out", default=None, help="index folder (default: settings.policy_index_dir)")
+    c = sub.add_parser("check", help="load the index and report whether it is usable")
+    c.add_argument("--dir", default=None)
+    q = sub.add_parser("query", help="ask the index a question")
+    q.add_argument("question")
+    q.add_argument("-k", type=int, default=5)
+    args = parser.parse_args(argv)
+    setup_logging(get_settings().log_level)
+    if args.cmd == "build":
+        t0 = time.perf_counter()
+        idx = build_index(args.laws, args.out)
+        m = idx.manifest
+        print(f"built {m['doc_count']} items ({m['entries']} entries, {m['chunks']} chunks, "
+              f"{m['passages']} passages) with {m['model']} in {time.perf_counter() - t0:.1f}s "
+              f"→ {args.out or get_settings().policy_index_dir}")
+        return 0
+    try:
+        idx = get_policy_index(args.dir if args.cmd == "check" else None)
+    except PolicyIndexError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.cmd == "check":
+        print(json.dumps(idx.manifest, ensure_ascii=False, indent=2))
+        return 0
+    for hit in idx.search(args.question, k=args.k):
+        print(f"{hit.rank}. {hit.score:.3f} (dense {hit.dense:.3f}, bm25 {hit.bm25:.2f}) "
+              f"{hit.item.title} [{hit.item.region}]")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,16 @@
+"""`make eval`: NLU 5-fold cross-validation, out-of-domain rejection, policy retrieval quality."""
+
+from __future__ import annotations
+
+import sys
+
+from scripts.steps import run_steps
+
+STEPS = [
+    ("NLU 5-fold cross-validation", "bench.nlu_cv", []),
+    ("Out-of-domain utterances", "bench.nlu_ood", []),
+    ("Policy retrieval (LawBench, LegalQA)", "bench.policy_eval", []),
+]
+
+if __name__ == "__main__":
+    sys.exit(run_steps("make eval", STEPS))
