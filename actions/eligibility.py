@@ -161,15 +161,5 @@ class ActionEligibilityResult(Action):
                 f"说明：{rule.note}\n"
                 "以上只是初步判断，能否享受以当地人社部门或经办机构的审核为准。"
             )
-        dispatcher.utter_message(
-            text=text,
-            json_message={
-                "type": "eligibility",
-                "benefit": rule.key,
-                "title": rule.title,
-                "verdict": result.verdict.value,
-                "reasons": list(result.reasons),
-                "sources": list(rule.sources),
-            },
-        )
+        dispatcher.utter_message(text=text)
         return reset

@@ -116,15 +116,19 @@ class Gazetteer:
         district: str | None = None
         if city_or_county in self.county_cities:
             city, district = self.county_cities[city_or_county]
+            tail = district[len(alias) :] if district.startswith(alias) else ""
+            if tail and rest.startswith(tail):  # 浦东 + 新区
+                rest = rest[len(tail) :]
         else:
             city = city_or_county
         if province and self.province_of[city] != province:
             raise UnknownPlace(text)
-        if rest.startswith(city):  # 深圳深圳南山区, 上海上海
-            rest = rest[len(city) :]
-        locality: str | None = None
         if district is None and rest:
-            district, rest = self._district_prefix(city, rest)
+            known = self._known_district_prefix(city, rest)  # 长沙县 before 长沙 + 县
+            if known is None and rest.startswith(city):  # 深圳深圳南山区, 上海上海
+                rest = rest[len(city) :]
+            if rest:
+                district, rest = known or self._district_prefix(city, rest)
         locality = rest or None
         return Place(self.province_of[city], city, district, locality)
 
@@ -142,12 +146,18 @@ class Gazetteer:
                 return head, self.city_alias[head[:-1]]
         return None
 
-    def _district_prefix(self, city: str, text: str) -> tuple[str | None, str]:
+    def _known_district_prefix(self, city: str, text: str) -> tuple[str | None, str] | None:
         aliases = self.district_alias.get(city, {})
         for length in range(min(len(text), 12), 1, -1):
             head = text[:length]
             if head in aliases:
                 return aliases[head], text[length:]
+        return None
+
+    def _district_prefix(self, city: str, text: str) -> tuple[str | None, str]:
+        known = self._known_district_prefix(city, text)
+        if known:
+            return known
         match = _GENERIC_DISTRICT.match(text)
         if match:
             return match.group(1), text[match.end() :]
