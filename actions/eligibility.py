@@ -7,9 +7,9 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import reply_on_error
 from actions.session import is_voice
 from knowledge.eligibility import MAX_QUESTIONS, BenefitRule, evaluate, get_rules
 
@@ -54,6 +54,15 @@ class ValidateEligibilityForm(FormValidationAction):
     def name(self) -> str:
         return "validate_eligibility_form"
 
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
+        # Always name the next slot ourselves (rasa-sdk leaves it to Rasa when the list
+        # happens to equal the domain's), so the order is decided in one place.
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        missing = next((s for s in required if tracker.slots.get(s) is None), None)
+        return SlotSet(REQUESTED_SLOT, missing)
+
     async def required_slots(
         self,
         domain_slots: list[str],
@@ -89,7 +98,6 @@ class _AskEligQuestion(Action):
     def name(self) -> str:
         return f"action_ask_elig_{self.index}"
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -133,7 +141,6 @@ class ActionEligibilityResult(Action):
     def name(self) -> str:
         return "action_eligibility_result"
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:

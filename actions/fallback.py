@@ -1,21 +1,14 @@
-"""Two-stage fallback: offer the top two guesses as buttons, then offer a person.
-
-Also the guard every action of this package uses so a failing action still answers in Chinese.
-"""
+"""Two-stage fallback: offer the top two guesses as buttons, then offer a person."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
-
-from knowledge.privacy import redact
 
 logger = logging.getLogger(__name__)
 
@@ -44,34 +37,6 @@ INTENT_TITLES: dict[str, str] = {
 NONE_OF_THESE = {"title": "都不是", "payload": "/out_of_scope"}
 # Not offered as guesses: they carry no request of their own.
 _NOT_OFFERED = {"nlu_fallback", "out_of_scope", "affirm", "deny", "inform", "share_location"}
-
-ActionRun = Callable[[Any, CollectingDispatcher, Tracker, dict[str, Any]], Awaitable[list[EventType]]]
-
-
-def reply_on_error(run: ActionRun) -> ActionRun:
-    """Wrap an action's ``run``: on an unexpected error, log it and answer ``utter_action_failed``.
-
-    Without this, rasa-sdk answers HTTP 500 and Rasa drops the turn silently.
-    """
-
-    @functools.wraps(run)
-    async def wrapper(
-        self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        try:
-            return await run(self, dispatcher, tracker, domain)
-        except Exception as exc:
-            logger.exception(
-                "action %s failed for sender %s: %s",
-                self.name(),
-                tracker.sender_id,
-                redact(str(exc)),
-            )
-            dispatcher.messages.clear()
-            dispatcher.utter_message(response="utter_action_failed")
-            return []
-
-    return wrapper
 
 
 def _payload(intent: str, entities: list[dict[str, Any]]) -> str:
@@ -105,7 +70,6 @@ class ActionDefaultAskAffirmation(Action):
     def name(self) -> str:
         return "action_default_ask_affirmation"
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -129,7 +93,6 @@ class ActionDefaultFallback(Action):
     def name(self) -> str:
         return "action_default_fallback"
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:

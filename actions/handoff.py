@@ -9,9 +9,9 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import reply_on_error
 from actions.session import channel_mode, is_voice
 from knowledge.settings import get_settings
 from knowledge.tickets import TicketStore, Turn, get_store
@@ -19,7 +19,18 @@ from knowledge.tickets import TicketStore, Turn, get_store
 logger = logging.getLogger(__name__)
 
 HANDOFF_SLOTS = ("handoff_name", "handoff_consent", "handoff_phone")
-SKIP_WORDS = {"跳过", "不说", "不想说", "不告诉你", "不用", "不用了", "算了", "没有", "匿名", "skip"}
+SKIP_WORDS = {
+    "跳过",
+    "不说",
+    "不想说",
+    "不告诉你",
+    "不用",
+    "不用了",
+    "算了",
+    "没有",
+    "匿名",
+    "skip",
+}
 _NAME_PREFIX = re.compile(r"^(我叫|我是|叫我|我姓|姓名是|名字是|名字叫)")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 MAX_NAME_LEN = 20
@@ -53,6 +64,15 @@ class ValidateHandoffForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_handoff_form"
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
+        # Always name the next slot ourselves (rasa-sdk leaves it to Rasa when the list
+        # happens to equal the domain's), so the order is decided in one place.
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        missing = next((s for s in required if tracker.slots.get(s) is None), None)
+        return SlotSet(REQUESTED_SLOT, missing)
 
     async def required_slots(
         self,
@@ -138,7 +158,6 @@ class ActionCreateTicket(Action):
     def store(self) -> TicketStore:
         return get_store(get_settings().tickets_db)
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:

@@ -8,7 +8,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import reply_on_error
 from actions.session import is_voice
 from knowledge.settings import get_settings
 from knowledge.stations import StationDirectory, StationHit, get_directory
@@ -44,7 +43,9 @@ def _text_for(hits: list[StationHit], header: str, sample: bool) -> str:
     lines = [header]
     for i, hit in enumerate(hits, start=1):
         s = hit.station
-        distance = f"（约{_format_distance(hit.distance_km)}）" if hit.distance_km is not None else ""
+        distance = (
+            f"（约{_format_distance(hit.distance_km)}）" if hit.distance_km is not None else ""
+        )
         lines.append(f"{i}. {s.name}{distance}")
         lines.append(f"   地址：{s.city}{s.district}{s.address}")
         if s.hours:
@@ -93,7 +94,6 @@ class ActionFindStations(Action):
     def directory(self) -> StationDirectory:
         return get_directory(get_settings().stations_csv)
 
-    @reply_on_error
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -112,9 +112,7 @@ class ActionFindStations(Action):
             hits = directory.nearest(here[0], here[1], limit=MAX_RESULTS)
             far = bool(hits) and (hits[0].distance_km or 0.0) > FAR_KM
             header = (
-                f"{FAR_KM:.0f}公里内没有找到服务站，离您最近的是："
-                if far
-                else "离您最近的服务站："
+                f"{FAR_KM:.0f}公里内没有找到服务站，离您最近的是：" if far else "离您最近的服务站："
             )
         elif district or city:
             hits = directory.in_area(district=district, city=city, limit=MAX_RESULTS)
@@ -135,7 +133,11 @@ class ActionFindStations(Action):
             return []
 
         if not hits:
-            dispatcher.utter_message(response="utter_no_stations_in_area", area="附近", cities="、".join(directory.cities()))
+            dispatcher.utter_message(
+                response="utter_no_stations_in_area",
+                area="附近",
+                cities="、".join(directory.cities()),
+            )
             return []
         sample = any(h.station.sample for h in hits)
         if is_voice(tracker):

@@ -309,7 +309,7 @@ def chunk_lines(lines: list[str], path: Path, title_hint: str = "") -> list[Docu
         # Without the marker, the header is the lines before the first article or chapter.
         for i, ln in enumerate(body):
             if _ARTICLE_LOOSE_RE.match(ln) or _CHAPTER_RE.match(ln):
-                header = body[:i]
+                header, body = body[:i], body[i:]
                 break
     region = region_from_title(title)
     effective = _effective_from(header, path)

@@ -70,8 +70,8 @@ def _parse_rule(key: str, raw: Mapping[str, Any]) -> BenefitRule:
                 text=str(q["text"]),
                 voice=str(q.get("voice") or q["text"]),
                 on_no=Verdict(q["on_no"]),
-                yes_reason=str(q["yes"]),
-                no_reason=str(q["no"]),
+                yes_reason=str(q["if_yes"]),
+                no_reason=str(q["if_no"]),
             )
             for q in raw["questions"]
         )

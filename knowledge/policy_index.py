@@ -52,6 +52,9 @@ REBUILD_COMMAND = "python -m knowledge.policy_index build"
 #: Above this many passages the exact inner-product index gives way to HNSW.
 EXACT_INDEX_LIMIT = 50_000
 Kind = Literal["entry", "article", "section"]
+#: Cosine band of multilingual-e5-small between off-topic and clearly on-topic questions
+#: (calibrated with ``bench/policy_eval.py --calibrate`` on the corpus' own alias questions).
+DEFAULT_CONFIDENCE_BAND = (0.80, 0.92)
 
 
 # --- Errors -----------------------------------------------------------------------------
@@ -348,7 +351,7 @@ class PolicyIndex:
     def build(cls, entries: Sequence[PolicyEntry], chunks: Sequence[DocumentChunk],
               embedder: Any, cache: EmbeddingCache | None = None, *,
               corpus_digest: str | None = None, documents_dir: str = "",
-              documents_digest: str = "") -> PolicyIndex:
+              documents_digest: str = "", calibrate: bool = True) -> PolicyIndex:
         """Embed and index ``entries`` and ``chunks`` (nothing is written to disk)."""
         items = [_entry_item(e) for e in entries] + [_chunk_item(c) for c in chunks]
         texts: list[str] = []
@@ -378,7 +381,15 @@ class PolicyIndex:
             "embed_seconds": round(embed_s, 3),
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        return cls(items, np.asarray(owner), vectors, embedder, manifest)
+        index = cls(items, np.asarray(owner), vectors, embedder, manifest)
+        if calibrate:
+            from knowledge.policy_calibration import calibrate as run_calibration
+
+            cal = run_calibration(index)
+            if cal is not None:
+                manifest["confidence_band"] = [cal.low, cal.high]
+                manifest["calibration"] = asdict(cal)
+        return index
 
     def save(self, folder: Path | str) -> Path:
         """Write the index and its manifest to ``folder`` (atomically replaces the manifest)."""
@@ -469,6 +480,20 @@ class PolicyIndex:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def confidence_band(self) -> tuple[float, float]:
+        """Cosines below the first mean "off topic", above the second "clearly on topic".
+
+        Stored in the manifest when calibrated for the model; E5 defaults otherwise.
+        """
+        band = self.manifest.get("confidence_band") or DEFAULT_CONFIDENCE_BAND
+        return float(band[0]), float(band[1])
+
+    def item_tokens(self, key: str) -> frozenset[str]:
+        """BM25 tokens of an item (for answer confidence)."""
+        n = self._by_key.get(key)
+        return frozenset() if n is None else frozenset(self._bm25_tokens[n])
 
     def item(self, key: str) -> IndexedItem | None:
         n = self._by_key.get(key)

@@ -62,6 +62,7 @@ VOICE_TOO_LONG = "语音有点长，请分成一分钟以内的几段，或者�
 VOICE_UNCLEAR = "抱歉，没有听清，请再说一遍，或者直接打字。"
 VOICE_BAD_AUDIO = "抱歉，这段语音打不开，请重新录一段，或者直接打字。"
 VOICE_HEARD = "您说的是：{text}"
+VOICE_UNSURE = "（没太听清，如果不对，请再说一遍或直接打字。）"
 BUTTON_EXPIRED = "这个按钮已经过期了，请重新选择或直接打字。"
 UNSUPPORTED = "目前我能看懂文字、语音和位置，请用这几种方式告诉我。"
 UNKNOWN_COMMAND = "没有这个命令。" + HELP
@@ -248,7 +249,7 @@ class TelegramChannel:
             await ctx.bot.send_chat_action(chat.id, ChatAction.TYPING)
             audio = bytes(await (await message.voice.get_file()).download_as_bytearray())
             try:
-                text = await self._voice.transcribe(audio)
+                heard = await self._voice.transcribe(audio)
             except VoiceUnavailable as exc:
                 logger.warning("Voice note received but speech is unavailable: %s", exc)
                 await ctx.bot.send_message(chat.id, VOICE_UNAVAILABLE)
@@ -257,11 +258,14 @@ class TelegramChannel:
                 logger.info("Voice note could not be decoded: %s", exc)
                 await ctx.bot.send_message(chat.id, VOICE_BAD_AUDIO)
                 return
-            if not text:
+            if not heard.text:
                 await ctx.bot.send_message(chat.id, VOICE_UNCLEAR)
                 return
-            await ctx.bot.send_message(chat.id, VOICE_HEARD.format(text=text))
-            await self._forward(ctx, chat.id, text)
+            # The echo lets the person see what the bot understood; an unsure one says so, and
+            # the text still goes on (the person can correct it by typing).
+            echo = VOICE_HEARD.format(text=heard.text) + ("" if heard.reliable else VOICE_UNSURE)
+            await ctx.bot.send_message(chat.id, echo)
+            await self._forward(ctx, chat.id, heard.text)
 
     async def on_callback(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat

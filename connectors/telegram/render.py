@@ -181,7 +181,7 @@ def _join(parts: Iterable[Any], sep: str = "｜") -> str:
     return sep.join(p for p in (_str(x) for x in parts) if p)
 
 
-def _jobs(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
+def _jobs(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
     items = [i for i in custom.get("items") or [] if isinstance(i, Mapping)]
     total = int(custom.get("total") or len(items))
     page = int(custom.get("page") or 1)
@@ -200,10 +200,18 @@ def _jobs(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
         tag_text = "·".join(str(t) for t in tags) if isinstance(tags, list | tuple) else _str(tags)
         detail = _join([place, job.get("salary_text"), job.get("employment_type"), tag_text])
         lines.append(f"{number}. {head}" + (f"\n   {detail}" if detail else ""))
-    # Pages are numbered from 1; every page before the last is full.
-    shown = (max(page, 1) - 1) * len(items) + len(items)
-    more = [Button("更多", MORE_RESULTS_PAYLOAD)] if custom.get("has_more", shown < total) else []
+    more = [Button("更多", MORE_RESULTS_PAYLOAD)] if _jobs_has_more(custom, page, len(items), total) else []
+    if said and all(_str(job.get("title")) in said for job in items):
+        return "", more  # the action's text already lists them: add only the button
     return "\n".join(lines), more
+
+
+def _jobs_has_more(custom: Mapping[str, Any], page: int, shown: int, total: int) -> bool:
+    if "has_more" in custom:
+        return bool(custom["has_more"])
+    # Pages are numbered from 1; without a page size, assume this page is a full one.
+    page_size = int(custom.get("page_size") or shown)
+    return page * page_size < total
 
 
 def _citation(doc: Any, article: Any) -> str:
@@ -216,28 +224,33 @@ def _citation(doc: Any, article: Any) -> str:
     return name + art
 
 
-def _policy_answer(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
+def _policy_answer(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
     cites = [
         _citation(c.get("document"), c.get("article"))
         for c in custom.get("citations") or []
         if isinstance(c, Mapping)
     ]
+    cites = [c for c in cites if c]
+    region, effective = _str(custom.get("region")), _str(custom.get("effective"))
     parts = []
-    if any(cites):
-        parts.append("依据：" + "；".join(c for c in cites if c))
-    if _str(custom.get("region")):
-        parts.append(f"适用地区：{_str(custom.get('region'))}")
-    if _str(custom.get("effective")):
-        parts.append(f"施行日期：{_str(custom.get('effective'))}")
+    # Only what the answer text has not already said.
+    if cites and not all(c in said for c in cites):
+        parts.append("依据：" + "；".join(cites))
+    if region and region not in said:
+        parts.append(f"适用地区：{region}")
+    if effective and effective not in said:
+        parts.append(f"施行日期：{effective}")
     text = "📖 " + "｜".join(parts) if parts else ""
     related = [Button(_str(q), _str(q)) for q in custom.get("related") or [] if _str(q)]
     return text, related
 
 
-def _stations(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
+def _stations(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
     items = [i for i in custom.get("items") or [] if isinstance(i, Mapping)]
     if not items:
-        return "附近暂时没有找到服务站。", []
+        return ("" if said else "附近暂时没有找到服务站。"), []
+    if said and all(_str(i.get("name")) in said for i in items):
+        return "", []  # the action's text already lists them
     lines = ["📍 附近的服务站："]
     for number, station in enumerate(items, start=1):
         head = f"{number}. {_str(station.get('name'))}"
@@ -254,12 +267,13 @@ def _stations(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
     return "\n".join(lines), []
 
 
-def _handoff(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
+def _handoff(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
     parts = []
-    if _str(custom.get("ticket_id")):
-        parts.append(f"工单号：{_str(custom.get('ticket_id'))}")
-    if _str(custom.get("office_hours")):
-        parts.append(f"人工服务时间：{_str(custom.get('office_hours'))}")
+    ticket, hours = _str(custom.get("ticket_id")), _str(custom.get("office_hours"))
+    if ticket and ticket not in said:
+        parts.append(f"工单号：{ticket}")
+    if hours and hours not in said:
+        parts.append(f"人工服务时间：{hours}")
     return ("🧑‍💼 " + "｜".join(parts)) if parts else "", []
 
 
@@ -271,30 +285,58 @@ _CUSTOM = {
 }
 
 
-def render_custom(custom: Mapping[str, Any]) -> tuple[str, list[Button]]:
-    """Text and extra buttons for one ``custom`` payload; unknown types render as nothing."""
+def render_custom(custom: Mapping[str, Any], said: str = "") -> tuple[str, list[Button]]:
+    """Text and extra buttons for one ``custom`` payload.
+
+    Actions usually send their own text next to the payload, so only what ``said`` (the text of
+    the same batch of replies) does not already contain is rendered. Unknown types render as
+    nothing.
+    """
     renderer = _CUSTOM.get(_str(custom.get("type")))
-    return renderer(custom) if renderer else ("", [])
+    return renderer(custom, said) if renderer else ("", [])
 
 
-def render_message(chat_id: int, message: BotMessage, payloads: CallbackPayloads) -> list[Outgoing]:
-    """Telegram messages for one Rasa reply. The keyboard goes on the last of them."""
-    custom_text, custom_buttons = render_custom(message.custom) if message.custom else ("", [])
+def _render(
+    chat_id: int, message: BotMessage, payloads: CallbackPayloads, said: str
+) -> tuple[list[Outgoing], InlineKeyboardMarkup | None]:
+    custom_text, custom_buttons = render_custom(message.custom, said) if message.custom else ("", [])
     text = "\n\n".join(t for t in (message.text.strip(), custom_text) if t)
-    keyboard = build_keyboard(chat_id, [*message.buttons, *custom_buttons], payloads)
-    out = [Outgoing(text=chunk) for chunk in split_text(text)]
+    body = [Outgoing(text=chunk) for chunk in split_text(text)]
     if message.image:
-        out.append(Outgoing(photo=message.image))
-    if keyboard is not None:
-        if not out:
-            out.append(Outgoing(text="请选择："))
-        last = out[-1]
-        out[-1] = Outgoing(text=last.text, photo=last.photo, keyboard=keyboard)
-    return out
+        body.append(Outgoing(photo=message.image))
+    return body, build_keyboard(chat_id, [*message.buttons, *custom_buttons], payloads)
+
+
+def _with_keyboard(body: list[Outgoing], keyboard: InlineKeyboardMarkup | None) -> list[Outgoing]:
+    """Put ``keyboard`` on the last message (Telegram needs some text to hang it on)."""
+    if keyboard is None:
+        return body
+    last = body[-1] if body else Outgoing(text="请选择：")
+    return [*body[:-1], Outgoing(text=last.text, photo=last.photo, keyboard=keyboard)]
+
+
+def render_message(
+    chat_id: int, message: BotMessage, payloads: CallbackPayloads, said: str = ""
+) -> list[Outgoing]:
+    """Telegram messages for one Rasa reply. The keyboard goes on the last of them."""
+    return _with_keyboard(*_render(chat_id, message, payloads, said))
 
 
 def render_messages(
     chat_id: int, messages: Iterable[BotMessage], payloads: CallbackPayloads
 ) -> list[Outgoing]:
-    """Telegram messages for all of Rasa's replies to one user message, in order."""
-    return [out for message in messages for out in render_message(chat_id, message, payloads)]
+    """Telegram messages for all of Rasa's replies to one user message, in order.
+
+    A reply that brings only buttons (say the 更多 under a job list the action already wrote out)
+    hangs them on the message before it, when that one has no keyboard of its own.
+    """
+    batch = list(messages)
+    said = "\n".join(m.text for m in batch if m.text)
+    out: list[Outgoing] = []
+    for message in batch:
+        body, keyboard = _render(chat_id, message, payloads, said)
+        if not body and keyboard is not None and out and out[-1].keyboard is None:
+            out = _with_keyboard(out, keyboard)
+        else:
+            out.extend(_with_keyboard(body, keyboard))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +15,14 @@ class VoiceUnavailable(Exception):
 
 class VoiceNotUnderstood(Exception):
     """The audio could not be decoded."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a voice note said; ``reliable`` is False when the recogniser was unsure."""
+
+    text: str
+    reliable: bool
 
 
 class VoiceTranscriber:
@@ -37,8 +46,8 @@ class VoiceTranscriber:
         """Whether a speech model is configured at all."""
         return bool(self._model_path)
 
-    async def transcribe(self, data: bytes) -> str:
-        """Text of a voice note in any container ffmpeg reads (Telegram sends OGG/Opus).
+    async def transcribe(self, data: bytes) -> Heard:
+        """What a voice note says, in any container ffmpeg reads (Telegram sends OGG/Opus).
 
         Raises:
             VoiceUnavailable: no model configured, or it cannot be loaded.
@@ -54,11 +63,9 @@ class VoiceTranscriber:
                 model = await asyncio.to_thread(speech.SpeechModel.get, self._model_path)
             except speech.SpeechUnavailable as exc:
                 raise VoiceUnavailable(str(exc)) from exc
-            if model is None:
-                raise VoiceUnavailable("speech model not available")
             try:
                 pcm = await asyncio.to_thread(speech.decode_audio, data)
             except speech.AudioDecodeError as exc:
                 raise VoiceNotUnderstood(str(exc)) from exc
             transcript = await asyncio.to_thread(speech.recognize, model, pcm)
-        return transcript.text.strip()
+        return Heard(text=transcript.text.strip(), reliable=bool(transcript.is_reliable))

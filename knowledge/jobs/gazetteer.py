@@ -37,6 +37,7 @@ class Gazetteer:
     job_keywords: tuple[tuple[str, str], ...]  # (keyword, type) in priority order
     related: dict[str, tuple[str, ...]]
     employment_alias: dict[str, str]
+    benefits: frozenset[str]
 
     # -- places -----------------------------------------------------------------------
     @property
@@ -269,4 +270,5 @@ def get_gazetteer() -> Gazetteer:
         job_keywords=tuple(keywords),
         related=related,
         employment_alias=employment_alias,
+        benefits=frozenset(str(b) for b in types.get("benefits", [])),
     )

@@ -24,17 +24,38 @@ POLICY_DIR = ROOT / "knowledge" / "policies"
 LAWS_DIR = ROOT.parent / "shared" / "data" / "laws"
 EVAL_DIR = ROOT.parent / "shared" / "data" / "eval"
 
-REQUIRED = ("id", "title", "audience", "groups", "region", "effective", "answer", "short", "aliases", "related")
+REQUIRED = (
+    "id",
+    "title",
+    "audience",
+    "groups",
+    "region",
+    "effective",
+    "answer",
+    "short",
+    "aliases",
+    "related",
+)
 AUDIENCES = {"worker", "employer", "both"}
 GROUPS = {
-    "高校毕业生", "农民工", "脱贫劳动力", "失业人员", "就业困难人员",
-    "零就业家庭", "退役军人", "残疾人", "灵活就业人员", "用人单位",
+    "高校毕业生",
+    "农民工",
+    "脱贫劳动力",
+    "失业人员",
+    "就业困难人员",
+    "零就业家庭",
+    "退役军人",
+    "残疾人",
+    "灵活就业人员",
+    "用人单位",
 }
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CN_NUM = "零一二三四五六七八九十百"
 ARTICLE_RE = re.compile(rf"^第[{CN_NUM}]+条(第[{CN_NUM}]+款)?(第[{CN_NUM}]+项)?$")
 REGION_RE = re.compile(r"^(全国|.+(省|市|自治区|特别行政区))$")
 WINDOW = 20
+CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+CJK_SPACE_RE = re.compile(rf"[{CJK}]\s|\s[{CJK}]")
 
 # Every topic the issue lists, with words of which at least one must occur in some entry.
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -106,7 +127,9 @@ def load_entries(policy_dir: Path = POLICY_DIR) -> list[tuple[str, dict[str, Any
     out: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(policy_dir.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert isinstance(data, dict) and isinstance(data.get("entries"), list), f"{path.name}: needs a top-level `entries:` list"
+        assert isinstance(data, dict) and isinstance(data.get("entries"), list), (
+            f"{path.name}: needs a top-level `entries:` list"
+        )
         out.extend((path.name, e) for e in data["entries"])
     return out
 
@@ -181,6 +204,8 @@ def test_entry_schema(fname: str, entry: dict[str, Any]) -> None:
         assert art == "" or ARTICLE_RE.match(art), f"article like 第十七条 or empty: {art!r}"
     for key in ("title", "answer", "short"):
         assert isinstance(entry[key], str) and entry[key].strip(), key
+        # A folded YAML line break inside Chinese text turns into a stray space.
+        assert not CJK_SPACE_RE.search(entry[key]), f"{key}: whitespace next to Chinese text"
     assert 40 <= len(entry["answer"]) <= 600, f"answer length {len(entry['answer'])}"
     assert len(entry["short"]) <= 120, f"short is {len(entry['short'])} characters"
     assert len(entry["short"]) < len(entry["answer"])
@@ -216,7 +241,9 @@ def test_audiences_and_regions_mixed() -> None:
 def test_amount_entries_say_local_amounts_vary() -> None:
     """Entries flagged local_amounts_vary tell the user so in the answer."""
     hint = re.compile(r"各地|当地|地方|本地|以.{0,8}为准|不同城市|各省|省里|市里")
-    bad = [e["id"] for _, e in ENTRIES if e.get("local_amounts_vary") and not hint.search(e["answer"])]
+    bad = [
+        e["id"] for _, e in ENTRIES if e.get("local_amounts_vary") and not hint.search(e["answer"])
+    ]
     assert not bad, f"local_amounts_vary but the answer does not mention local variation: {bad}"
 
 
@@ -258,7 +285,7 @@ def test_copy_check_catches_a_pasted_clause() -> None:
     """The check itself works: a clause pasted from a law is found."""
     if not LAWS_DIR.is_dir():
         pytest.skip(f"laws not found at {LAWS_DIR} (only present beside the project checkout)")
-    text = (LAWS_DIR / "national").glob("失业保险条例*.md").__next__().read_text(encoding="utf-8")
+    text = next((LAWS_DIR / "national").glob("失业保险条例*.md")).read_text(encoding="utf-8")
     clause = re.search(r"第十七条 (.+)", text).group(1)  # type: ignore[union-attr]
     assert windows(normalise(clause[:40])) & law_windows()
 
@@ -276,7 +303,9 @@ def _strings(value: Any) -> list[str]:
 def test_no_overlap_with_the_evaluation_questions() -> None:
     """Titles and aliases must not reuse the evaluation questions (a leaked eval set measures nothing)."""
     if not EVAL_DIR.is_dir():
-        pytest.skip(f"evaluation data not found at {EVAL_DIR} (only present beside the project checkout)")
+        pytest.skip(
+            f"evaluation data not found at {EVAL_DIR} (only present beside the project checkout)"
+        )
     size = 10
     ours: dict[str, str] = {}
     for _, e in ENTRIES:
@@ -293,4 +322,6 @@ def test_no_overlap_with_the_evaluation_questions() -> None:
                 seen += 1
                 leaked |= {ours[w] for w in windows(normalise(s), size) if w in ours}
     assert seen > 100, "evaluation files look empty"
-    assert not leaked, f"entries sharing a {size}-character run with the evaluation files: {sorted(leaked)}"
+    assert not leaked, (
+        f"entries sharing a {size}-character run with the evaluation files: {sorted(leaked)}"
+    )

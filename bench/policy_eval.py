@@ -1,0 +1,197 @@
+"""Policy retrieval evaluation (part of ``make eval``).
+
+1. LawBench labour questions (``../shared/data/eval/lawbench_labor_qa.jsonl``) against all
+   laws in ``../shared/data/laws`` plus the project corpus (used as a router only; hits are
+   counted on law chunks): Recall@1/5/10 at article and at law level for BM25 alone,
+   dense alone and the hybrid, in one run, plus a plain baseline (no query expansion,
+   no routing, plain RRF) for comparison.
+2. LegalQA answer ranking (``../shared/data/eval/legalqa_labor_ranking.jsonl``): MRR of
+   each question's candidate answers ranked by BM25, the embedder, and the hybrid.
+
+Prints a table and writes ``reports/policy_eval.json``. The evaluation questions are only
+read here, to score; nothing is tuned on them.
+
+Usage: ``python -m bench.policy_eval [--data ../shared/data] [--out reports/policy_eval.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.documents import int_to_chinese, load_folder, short_law_name
+from knowledge.policy_corpus import load_corpus
+from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, FusionConfig, PolicyIndex
+from knowledge.policy_text import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+KS = (1, 5, 10)
+LAW_KINDS = ("article", "section")
+
+
+def _article_label(raw: str) -> str:
+    """``四十四`` / ``第四十四条`` / ``44`` → ``第四十四条``."""
+    from knowledge.documents import chinese_to_int
+
+    s = raw.strip().removeprefix("第").removesuffix("条")
+    try:
+        return f"第{int_to_chinese(chinese_to_int(s))}条"
+    except ValueError:
+        return f"第{s}条"
+
+
+def load_lawbench(path: Path) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for r in rows:
+        cites = {(short_law_name(c["law"]), _article_label(str(c["article"]))) for c in r["citations"]}
+        out.append({"question": r["question"], "cites": cites, "laws": {law for law, _ in cites}})
+    return out
+
+
+def recall_table(index: PolicyIndex, questions: Sequence[dict[str, Any]], method: str,
+                 fusion: FusionConfig) -> dict[str, Any]:
+    kmax = max(KS)
+    art_hits = {k: 0 for k in KS}
+    law_hits = {k: 0 for k in KS}
+    times: list[float] = []
+    for q in questions:
+        t0 = time.perf_counter()
+        hits = index.search(q["question"], k=kmax, kinds=LAW_KINDS, method=method, fusion=fusion)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+        arts = [(h.item.law, h.item.chunk.article_label if h.item.chunk else "") for h in hits]
+        laws = [h.item.law for h in hits]
+        for k in KS:
+            if any(a in q["cites"] for a in arts[:k]):
+                art_hits[k] += 1
+            if any(law in q["laws"] for law in laws[:k]):
+                law_hits[k] += 1
+    n = len(questions) or 1
+    return {
+        "article": {f"R@{k}": round(art_hits[k] / n, 3) for k in KS},
+        "law": {f"R@{k}": round(law_hits[k] / n, 3) for k in KS},
+        "n": len(questions),
+        "query_ms_p50": round(float(np.percentile(times, 50)) * 1000, 1) if times else None,
+    }
+
+
+def mrr_legalqa(path: Path, embedder: Any) -> dict[str, float]:
+    """Rank each question's candidate answers; MRR of the first correct one per method."""
+    from rank_bm25 import BM25Okapi
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rr: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
+    for r in rows:
+        cands = r["candidates"]
+        if not any(c["correct"] for c in cands):
+            continue
+        query = f"{r.get('subject', '')} {r.get('body', '')}".strip()
+        answers = [c["answer"] for c in cands]
+        qv = embedder.encode_queries([query])[0]
+        pv = embedder.encode_passages(answers)
+        dense = pv @ qv
+        toks = [tokenize(a) or ["_"] for a in answers]
+        bm = np.asarray(BM25Okapi(toks).get_scores(tokenize(query)), dtype=np.float32)
+        bm_n = bm / bm.max() if bm.max() > 0 else bm
+        d_n = (dense - dense.min()) / (dense.max() - dense.min()) if dense.max() > dense.min() else dense * 0
+        hybrid = DEFAULT_FUSION.dense_weight * d_n + DEFAULT_FUSION.bm25_weight * bm_n
+        for name, scores in (("bm25", bm), ("dense", dense), ("hybrid", hybrid)):
+            order = np.argsort(-np.asarray(scores), kind="stable")
+            rank = next(i for i, j in enumerate(order, 1) if cands[j]["correct"])
+            rr[name].append(1.0 / rank)
+    return {k: round(float(np.mean(v)), 3) if v else 0.0 for k, v in rr.items()} | {"n": len(rr["dense"])}
+
+
+def run(data: Path, out: Path | None) -> dict[str, Any]:
+    from knowledge.embeddings import get_embedder
+    from knowledge.settings import get_settings
+
+    lawbench = data / "eval" / "lawbench_labor_qa.jsonl"
+    legalqa = data / "eval" / "legalqa_labor_ranking.jsonl"
+    laws_dir = data / "laws"
+    if not lawbench.is_file() or not laws_dir.is_dir():
+        raise SystemExit(f"evaluation data not found under {data} (need eval/ and laws/)")
+    embedder = get_embedder()
+    entries = load_corpus()
+    chunks = load_folder(laws_dir)
+    cache = EmbeddingCache(Path(get_settings().data_dir) / "cache" / "embeddings.sqlite3")
+    t0 = time.perf_counter()
+    index = PolicyIndex.build(entries, chunks, embedder, cache)
+    build_s = time.perf_counter() - t0
+    indexed_laws = {c.short_law for c in chunks}
+    questions = load_lawbench(lawbench)
+    answerable = [q for q in questions if q["laws"] & indexed_laws]
+
+    plain = replace(DEFAULT_FUSION, method="rrf", expand_queries=False, law_route_weight=0.0,
+                    entry_route_weight=0.0, law_context_weight=0.0, local_penalty=0.0)
+    plain_text = replace(plain, method="weighted")
+    configs: list[tuple[str, str, FusionConfig]] = [
+        ("bm25", "bm25", DEFAULT_FUSION),
+        ("dense", "dense", DEFAULT_FUSION),
+        ("hybrid", "hybrid", DEFAULT_FUSION),
+        ("bm25 (plain)", "bm25", plain),
+        ("dense (plain)", "dense", plain),
+        ("hybrid (plain RRF)", "hybrid", plain),
+        ("hybrid (weighted, no routing)", "hybrid", plain_text),
+        ("hybrid (RRF + expansion + routing)", "hybrid", replace(DEFAULT_FUSION, method="rrf")),
+    ]
+    results: dict[str, Any] = {}
+    for name, method, cfg in configs:
+        results[name] = recall_table(index, answerable, method, cfg)
+    report = {
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "corpus_entries": len(entries),
+        "law_chunks": len(chunks),
+        "index_build_s": round(build_s, 2),
+        "lawbench": {"questions": len(questions), "answerable": len(answerable), "methods": results},
+        "fusion": asdict(DEFAULT_FUSION),
+        "legalqa_mrr": mrr_legalqa(legalqa, embedder) if legalqa.is_file() else None,
+    }
+    _print(report)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"\nwritten {out}")
+    return report
+
+
+def _print(report: dict[str, Any]) -> None:
+    lb = report["lawbench"]
+    print(f"\nLawBench labour QA: {lb['answerable']}/{lb['questions']} questions cite an indexed law; "
+          f"model {report['model']}, {report['law_chunks']} law chunks, "
+          f"{report['corpus_entries']} corpus entries")
+    head = f"{'method':38} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | p50 ms"
+    print(head)
+    print("-" * len(head))
+    for name, r in lb["methods"].items():
+        a, law = r["article"], r["law"]
+        print(f"{name:38} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
+              f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} | {r['query_ms_p50']}")
+    if report.get("legalqa_mrr"):
+        m = report["legalqa_mrr"]
+        print(f"\nLegalQA answer ranking MRR (n={m['n']}): bm25 {m['bm25']:.3f}  "
+              f"dense {m['dense']:.3f}  hybrid {m['hybrid']:.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "policy_eval.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    run(args.data, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The dialogue-core domain matches the contract, and every response the actions use exists."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.dialogue.helpers import ROOT, load_domain
+
+CONTRACT_INTENTS = set(
+    "greet goodbye thank affirm deny help bot_challenge restart repeat out_of_scope "
+    "human_handoff search_job inform more_results ask_policy ask_hiring_policy "
+    "check_eligibility find_service_station post_vacancy share_location".split()
+)
+CONTRACT_ENTITIES = set(
+    "city district job_type salary employment_type group benefit company phone person_name "
+    "headcount latitude longitude".split()
+)
+ACTION_FILES = ("session", "fallback", "eligibility", "stations", "handoff")
+
+
+def test_core_declares_contract_intents_and_entities() -> None:
+    core = yaml.safe_load((ROOT / "bot/domain/core.yml").read_text(encoding="utf-8"))
+    assert set(core["intents"]) == CONTRACT_INTENTS
+    assert set(core["entities"]) == CONTRACT_ENTITIES
+
+
+def test_every_response_used_by_the_actions_exists() -> None:
+    responses = load_domain()["responses"]
+    used: set[str] = set()
+    for name in ACTION_FILES:
+        source = (ROOT / "actions" / f"{name}.py").read_text(encoding="utf-8")
+        used |= set(re.findall(r'response="(utter_[a-z_]+)"', source))
+    assert used and used <= set(responses), used - set(responses)
+    assert "utter_action_failed" in responses  # the action server's reply when an action crashes
+
+
+def test_long_responses_have_short_voice_variants() -> None:
+    responses = load_domain()["responses"]
+    for name in ("utter_greet", "utter_help", "utter_out_of_scope", "utter_ask_location"):
+        variants = responses[name]
+        voice = [v for v in variants if v.get("condition")]
+        assert voice, f"{name} has no voice variant"
+        assert voice[0]["condition"] == [{"type": "slot", "name": "channel_mode", "value": "voice"}]
+        assert len(voice[0].get("buttons", [])) <= 3
+        assert "\n" not in voice[0]["text"]
+
+
+def test_domain_actions_are_implemented() -> None:
+    import actions.eligibility
+    import actions.fallback
+    import actions.handoff
+    import actions.session
+    import actions.stations
+
+    names = set()
+    for module in (actions.session, actions.fallback, actions.eligibility, actions.stations, actions.handoff):
+        for obj in vars(module).values():
+            if isinstance(obj, type) and obj.__module__ == module.__name__ and hasattr(obj, "name"):
+                try:
+                    names.add(obj().name())
+                except (NotImplementedError, TypeError):
+                    continue
+    assert set(load_domain()["actions"]) <= names

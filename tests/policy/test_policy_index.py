@@ -1,0 +1,164 @@
+"""Hybrid index: search, filters, persistence and refusal of missing/stale/mismatched indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.documents import load_folder
+from knowledge.policy_corpus import corpus_hash
+from knowledge.policy_index import (
+    EmbeddingCache,
+    PolicyIndex,
+    PolicyIndexMismatch,
+    PolicyIndexMissing,
+    PolicyIndexStale,
+    get_policy_index,
+)
+from knowledge.policy_text import expand_query, tokenize
+
+from .conftest import SAMPLE_ENTRIES, FakeEmbedder
+
+
+@pytest.fixture
+def index(fake_embedder: FakeEmbedder, law_folder: Path) -> PolicyIndex:
+    return PolicyIndex.build(SAMPLE_ENTRIES, load_folder(law_folder), fake_embedder)
+
+
+def test_manifest_describes_the_build(index: PolicyIndex) -> None:
+    m = index.manifest
+    assert m["model"] == "fake-bigram" and m["dim"] == 256
+    assert m["entries"] == 4 and m["chunks"] == 5 and m["doc_count"] == 9
+    assert m["corpus_hash"] == corpus_hash(SAMPLE_ENTRIES)
+    assert m["index_type"] == "IndexFlatIP"
+    assert m["built_at"]
+
+
+def test_alias_finds_its_entry(index: PolicyIndex) -> None:
+    hits = index.search("失业金能领几个月", k=3)
+    assert hits[0].item.key == "entry:ui-duration"
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert hits[0].score >= hits[1].score
+
+
+@pytest.mark.parametrize("method", ["bm25", "dense", "hybrid"])
+def test_each_method_finds_the_article(index: PolicyIndex, method: str) -> None:
+    hits = index.search("具备什么条件的失业人员可以领取失业保险金", k=3, kinds=["article"], method=method)  # type: ignore[arg-type]
+    assert all(h.item.kind == "article" for h in hits)
+    assert hits[0].item.chunk is not None and hits[0].item.chunk.article_label == "第十四条"
+
+
+def test_audience_filter(index: PolicyIndex) -> None:
+    worker = index.search("招残疾人有什么优惠", k=10, audience="worker", kinds=["entry"])
+    assert "entry:emp-disabled" not in {h.item.key for h in worker}
+    employer = index.search("招残疾人有什么优惠", k=1, audience="employer", kinds=["entry"])
+    assert employer[0].item.key == "entry:emp-disabled"
+
+
+def test_region_filter_and_local_penalty(index: PolicyIndex) -> None:
+    national = index.search("失业金一个月多少钱", k=10, region="全国")
+    assert all(h.item.region == "全国" for h in national)
+    guangdong = index.search("失业金一个月多少钱", k=10, region="广东省")
+    assert "entry:gd-ui-amount" in {h.item.key for h in guangdong}
+    elsewhere = index.search("失业金一个月多少钱", k=10, region="杭州")
+    assert "entry:gd-ui-amount" not in {h.item.key for h in elsewhere}
+    # Without a region the local entry ranks lower than when the question names 广东.
+    def gd_score(query: str) -> float:
+        return next(h.score for h in index.search(query, k=10) if h.item.key == "entry:gd-ui-amount")
+
+    named, plain = "广东失业金一个月多少钱", "失业金一个月多少钱"
+    assert gd_score(named) > gd_score(plain)
+    # The penalty itself: the same question scores the local entry higher with its region.
+    assert next(h.score for h in index.search(plain, k=10, region="广东")
+                if h.item.key == "entry:gd-ui-amount") > gd_score(plain)
+
+
+def test_empty_query_and_empty_index(index: PolicyIndex, fake_embedder: FakeEmbedder) -> None:
+    assert index.search("   ") == []
+    empty = PolicyIndex.build([], [], fake_embedder)
+    assert empty.search("失业金") == []
+
+
+def test_save_load_round_trip(index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    index.save(tmp_path / "idx")
+    loaded = PolicyIndex.load(tmp_path / "idx", fake_embedder,
+                              corpus_digest=corpus_hash(SAMPLE_ENTRIES))
+    assert [i.key for i in loaded.items] == [i.key for i in index.items]
+    assert loaded.items[0].entry == index.items[0].entry
+    q = "辞职了能不能领失业金"
+    assert [h.item.key for h in loaded.search(q)] == [h.item.key for h in index.search(q)]
+
+
+def test_missing_index_is_refused(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    with pytest.raises(PolicyIndexMissing) as err:
+        PolicyIndex.load(tmp_path / "nothing", fake_embedder, corpus_digest="x")
+    msg = str(err.value)
+    assert "python -m knowledge.policy_index build" in msg
+    assert "政策索引尚未建立" in msg and "rebuild" in msg
+    with pytest.raises(PolicyIndexMissing):
+        get_policy_index(tmp_path / "nothing2")
+
+
+def test_stale_index_is_refused(index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    index.save(tmp_path / "idx")
+    with pytest.raises(PolicyIndexStale) as err:
+        PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest="another-corpus")
+    assert "政策索引已过期" in str(err.value)
+    assert "python -m knowledge.policy_index build" in str(err.value)
+
+
+def test_changed_documents_make_the_index_stale(tmp_path: Path, fake_embedder: FakeEmbedder,
+                                               law_folder: Path) -> None:
+    from knowledge.policy_index import documents_fingerprint
+
+    idx = PolicyIndex.build(SAMPLE_ENTRIES, load_folder(law_folder), fake_embedder,
+                            documents_dir=str(law_folder),
+                            documents_digest=documents_fingerprint(law_folder))
+    idx.save(tmp_path / "idx")
+    digest = corpus_hash(SAMPLE_ENTRIES)
+    PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=digest)
+    (law_folder / "新规定.md").write_text("# 新规定\n\n第一条 内容。\n", encoding="utf-8")
+    with pytest.raises(PolicyIndexStale):
+        PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=digest)
+
+
+@pytest.mark.parametrize("other", [FakeEmbedder(name="another-model"), FakeEmbedder(dim=128)])
+def test_mismatched_model_is_refused(index: PolicyIndex, tmp_path: Path, other: FakeEmbedder) -> None:
+    index.save(tmp_path / "idx")
+    with pytest.raises(PolicyIndexMismatch) as err:
+        PolicyIndex.load(tmp_path / "idx", other, corpus_digest=corpus_hash(SAMPLE_ENTRIES))
+    assert "向量模型不一致" in str(err.value)
+
+
+def test_corrupt_index_files_are_refused(index: PolicyIndex, tmp_path: Path,
+                                         fake_embedder: FakeEmbedder) -> None:
+    index.save(tmp_path / "idx")
+    (tmp_path / "idx" / "faiss.index").unlink()
+    with pytest.raises(PolicyIndexMissing):
+        PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=corpus_hash(SAMPLE_ENTRIES))
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = 0
+    (tmp_path / "idx" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(PolicyIndexMismatch):
+        PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=corpus_hash(SAMPLE_ENTRIES))
+
+
+def test_embedding_cache_only_embeds_new_texts(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    cache = EmbeddingCache(tmp_path / "emb.sqlite3")
+    first = cache.encode_passages(fake_embedder, ["甲乙丙", "丁戊己"])
+    calls = fake_embedder.calls
+    again = cache.encode_passages(fake_embedder, ["丁戊己", "甲乙丙"])
+    assert fake_embedder.calls == calls
+    assert (again[1] == first[0]).all()
+    cache.encode_passages(fake_embedder, ["甲乙丙", "庚辛壬"])
+    assert fake_embedder.calls == calls + 1
+
+
+def test_query_expansion_and_tokens() -> None:
+    expanded = expand_query("老板把我开除了")
+    assert "用人单位" in expanded and "解除劳动合同" in expanded
+    tokens = tokenize("用人单位解除劳动合同的，应当支付经济补偿。")
+    assert "用人单位" in tokens and "经济补偿" in tokens
+    assert "的" not in tokens and "，" not in tokens
