@@ -100,7 +100,9 @@ def describe(query: JobQuery) -> str:
 
 def job_line(number: int, job: Job) -> str:
     place = f"{job.city}{job.district or ''}"
-    return f"{number}. {job.title}｜{place}｜{job.salary_text}｜{job.employment_type}｜{job.company}"
+    return (
+        f"{number}. {job.title}｜{place}｜{job.salary_text}｜{job.employment_type}｜{job.company}"
+    )
 
 
 def job_item(job: Job) -> dict[str, Any]:
@@ -122,17 +124,23 @@ def render(result: SearchResult, asked: JobQuery, voice: bool) -> str:
     if result.relaxed:
         lines.append("没有完全符合条件的岗位：" + "；".join(result.relaxed) + "。")
     if result.total == 0:
-        lines.append(f"抱歉，暂时没有找到{describe(asked)}的岗位。可以换个工种或城市再试试，也可以说“转人工”。")
+        lines.append(
+            f"抱歉，暂时没有找到{describe(asked)}的岗位。可以换个工种或城市再试试，也可以说“转人工”。"
+        )
         return "\n".join(lines)
     first = (result.page - 1) * result.page_size + 1
     if voice:
         lines.append(f"找到{result.total}个岗位。")
         for offset, job in enumerate(result.jobs[:VOICE_ITEMS]):
-            lines.append(f"第{first + offset}个，{job.title}，在{job.city}{job.district or ''}，{job.salary_text}。")
+            lines.append(
+                f"第{first + offset}个，{job.title}，在{job.city}{job.district or ''}，{job.salary_text}。"
+            )
         if result.has_more:
             lines.append("想听更多，请说“还有吗”。")
         return "".join(lines)
-    lines.append(f"为您找到{describe(result.query)}岗位共{result.total}个（第{result.page}/{result.pages}页）：")
+    lines.append(
+        f"为您找到{describe(result.query)}岗位共{result.total}个（第{result.page}/{result.pages}页）："
+    )
     lines.extend(job_line(first + offset, job) for offset, job in enumerate(result.jobs))
     lines.append("说“还有吗”看下一页。" if result.has_more else "以上是全部结果。")
     return "\n".join(lines)
@@ -141,12 +149,16 @@ def render(result: SearchResult, asked: JobQuery, voice: bool) -> str:
 def send_results(dispatcher: CollectingDispatcher, tracker: Tracker, page: int) -> list[EventType]:
     asked = query_from_slots(tracker)
     if not asked.city or not asked.job_types:
-        dispatcher.utter_message(response="utter_ask_city" if not asked.city else "utter_ask_job_type")
+        dispatcher.utter_message(
+            response="utter_ask_city" if not asked.city else "utter_ask_job_type"
+        )
         return []
     search = get_job_search()
     result = search.search(asked, page=page)
     if page > 1 and not result.jobs and result.total:
-        dispatcher.utter_message(text=f"已经是最后一页了，一共{result.total}个岗位。可以换个条件重新找。")
+        dispatcher.utter_message(
+            text=f"已经是最后一页了，一共{result.total}个岗位。可以换个条件重新找。"
+        )
         return []
     dispatcher.utter_message(text=render(result, asked, is_voice(tracker)))
     dispatcher.utter_message(
@@ -168,13 +180,21 @@ class ValidateJobSearchForm(FormValidationAction):
         return "validate_job_search_form"
 
     async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[str]:
         # Optional slots are validated when given but never asked for.
         return list(domain_slots) + [s for s in OPTIONAL_SLOTS if tracker.get_slot(s) is not None]
 
     def validate_city(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         gazetteer = get_gazetteer()
         value = pick(slot_value, tracker)
@@ -194,14 +214,22 @@ class ValidateJobSearchForm(FormValidationAction):
         return {"city": None}
 
     def validate_district(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         gazetteer = get_gazetteer()
         value = pick(slot_value, tracker)
         city = gazetteer.normalize_city(pick(tracker.get_slot("city"), tracker))
         district = gazetteer.normalize_district(city, value)
         if district:
-            return {"district": district}
+            return (
+                {"district": district}
+                if city
+                else {"district": district, "city": gazetteer.city_of_district(value)}
+            )
         owner = gazetteer.city_of_district(value)
         if owner:
             return {"district": gazetteer.normalize_district(owner, value), "city": owner}
@@ -210,7 +238,11 @@ class ValidateJobSearchForm(FormValidationAction):
         return {"district": None}
 
     def validate_job_type(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         value = pick(slot_value, tracker)
         job_type = get_gazetteer().normalize_job_type(value)
@@ -222,18 +254,30 @@ class ValidateJobSearchForm(FormValidationAction):
         return {"job_type": None}
 
     def validate_salary(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         amount = parse_amount(pick(slot_value, tracker))
         if amount is None or amount < 100 or amount > 1_000_000:
-            dispatcher.utter_message(text="工资我没听明白，先不限工资为您找。想限定的话可以说“月薪五千以上”。")
+            dispatcher.utter_message(
+                text="工资我没听明白，先不限工资为您找。想限定的话可以说“月薪五千以上”。"
+            )
             return {"salary": None}
         return {"salary": str(int(amount))}
 
     def validate_employment_type(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
-        return {"employment_type": get_gazetteer().normalize_employment_type(pick(slot_value, tracker))}
+        return {
+            "employment_type": get_gazetteer().normalize_employment_type(pick(slot_value, tracker))
+        }
 
 
 class ActionSearchJobs(Action):
@@ -242,8 +286,12 @@ class ActionSearchJobs(Action):
     def name(self) -> str:
         return "action_search_jobs"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        return normalised_slots(tracker) + send_results(dispatcher, _with_normalised(tracker), page=1)
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return normalised_slots(tracker) + send_results(
+            dispatcher, _with_normalised(tracker), page=1
+        )
 
 
 class ActionMoreJobs(Action):
@@ -252,7 +300,9 @@ class ActionMoreJobs(Action):
     def name(self) -> str:
         return "action_more_jobs"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         page = int(tracker.get_slot("job_page") or 0) + 1
         return send_results(dispatcher, tracker, page=page)
 
@@ -267,7 +317,9 @@ def normalised_slots(tracker: Tracker) -> list[EventType]:
         "salary": str(int(query.min_monthly_salary)) if query.min_monthly_salary else None,
         "employment_type": query.employment_type,
     }
-    return [SlotSet(name, value) for name, value in wanted.items() if tracker.get_slot(name) != value]
+    return [
+        SlotSet(name, value) for name, value in wanted.items() if tracker.get_slot(name) != value
+    ]
 
 
 def _with_normalised(tracker: Tracker) -> Tracker:

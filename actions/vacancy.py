@@ -14,16 +14,30 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from knowledge.jobs import Job, SalaryParseError, get_gazetteer, get_job_search, parse_amount, parse_salary
+from knowledge.jobs import (
+    Job,
+    SalaryParseError,
+    get_gazetteer,
+    get_job_search,
+    parse_amount,
+    parse_salary,
+)
 from knowledge.jobs.models import Salary
-from knowledge.jobs.parsing import chinese_number
+from knowledge.jobs.parsing import chinese_number, normalise_phone
 from knowledge.privacy import redact
 
 log = logging.getLogger(__name__)
 
 VACANCY_SLOTS = (
-    "vacancy_company", "vacancy_phone", "vacancy_consent", "vacancy_title", "vacancy_city",
-    "vacancy_district", "vacancy_salary", "vacancy_headcount", "vacancy_requirements",
+    "vacancy_company",
+    "vacancy_phone",
+    "vacancy_consent",
+    "vacancy_title",
+    "vacancy_city",
+    "vacancy_district",
+    "vacancy_salary",
+    "vacancy_headcount",
+    "vacancy_requirements",
 )
 MAX_REQUIREMENTS = 1000
 MAX_COMPANY = 60
@@ -31,8 +45,6 @@ MAX_TITLE = 40
 VALID_DAYS = 30
 SOURCE = "employer"
 _SKIP = {"跳过", "不限", "没有", "无", "不需要", "没", "暂无", "都行", "不用"}
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -40,16 +52,6 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         value = value[-1] if value else ""
     return _CONTROL.sub("", str(value or "")).strip()
-
-
-def normalise_phone(value: Any) -> str | None:
-    """A mainland mobile (13812345678) or landline with area code (0571-88881234); None otherwise."""
-    text = _text(value)
-    if match := _MOBILE.search(re.sub(r"[\s-]", "", text)):
-        return match.group(1)
-    if match := _LANDLINE.search(text.replace(" ", "")):
-        return f"{match.group(1)}-{match.group(2)}"
-    return None
 
 
 def parse_vacancy_salary(value: Any) -> Salary | None:
@@ -87,54 +89,95 @@ class ValidateVacancyForm(FormValidationAction):
         return "validate_vacancy_form"
 
     async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[str]:
         if tracker.get_slot("vacancy_consent") is False:
-            return []  # no consent: the form ends and action_confirm_vacancy explains
+            # No consent: nothing else is missing, so the form ends and action_confirm_vacancy explains.
+            return ["vacancy_consent"]
         return list(domain_slots)
 
     # -- prefill from the first message ("招两个保安，包吃住，4500") --------------------------
     def _from_opening(self, tracker: Tracker, slot: str, entity: str) -> dict[str, Any]:
         message = tracker.latest_message or {}
-        if (message.get("intent") or {}).get("name") != "post_vacancy" or tracker.get_slot(slot) is not None:
+        if (message.get("intent") or {}).get("name") != "post_vacancy" or tracker.get_slot(
+            slot
+        ) is not None:
             return {}
         values = list(tracker.get_latest_entity_values(entity))
         return {slot: values[-1]} if values else {}
 
-    async def extract_vacancy_title(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_title(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_title", "job_type")
 
-    async def extract_vacancy_headcount(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_headcount(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_headcount", "headcount")
 
-    async def extract_vacancy_salary(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_salary(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_salary", "salary")
 
-    async def extract_vacancy_city(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_city(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_city", "city")
 
-    async def extract_vacancy_company(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_company(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_company", "company")
 
-    async def extract_vacancy_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vacancy_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._from_opening(tracker, "vacancy_phone", "phone")
 
     # -- validation -----------------------------------------------------------------------
-    def validate_vacancy_company(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_company(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         name = _text(slot_value)
         if len(name) < 2 or len(name) > MAX_COMPANY or normalise_phone(name):
-            dispatcher.utter_message(text=f"请说一下单位或店铺的名称（2到{MAX_COMPANY}个字），比如“鑫达电子厂”。")
+            dispatcher.utter_message(
+                text=f"请说一下单位或店铺的名称（2到{MAX_COMPANY}个字），比如“鑫达电子厂”。"
+            )
             return {"vacancy_company": None}
         return {"vacancy_company": name}
 
-    def validate_vacancy_phone(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_phone(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         phone = normalise_phone(slot_value)
         if phone is None:
-            dispatcher.utter_message(text="这个电话号码好像不对。请输入11位手机号，或带区号的座机号，比如 0571-88881234。")
+            dispatcher.utter_message(
+                text="这个电话号码好像不对。请输入11位手机号，或带区号的座机号，比如 0571-88881234。"
+            )
             return {"vacancy_phone": None}
         return {"vacancy_phone": phone}
 
-    def validate_vacancy_consent(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_consent(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         if slot_value is True or _text(slot_value).lower() in {"true", "同意", "好", "可以", "是"}:
             return {"vacancy_consent": True}
         if slot_value is False or _text(slot_value).lower() in {"false", "不同意", "不行", "不"}:
@@ -142,14 +185,28 @@ class ValidateVacancyForm(FormValidationAction):
         dispatcher.utter_message(response="utter_ask_vacancy_consent")
         return {"vacancy_consent": None}
 
-    def validate_vacancy_title(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_title(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         title = _text(slot_value)
         if len(title) < 2 or len(title) > MAX_TITLE:
-            dispatcher.utter_message(text=f"请用一句短话说招什么岗位（2到{MAX_TITLE}个字），比如“仓库分拣员”或“小区保安”。")
+            dispatcher.utter_message(
+                text=f"请用一句短话说招什么岗位（2到{MAX_TITLE}个字），比如“仓库分拣员”或“小区保安”。"
+            )
             return {"vacancy_title": None}
         return {"vacancy_title": title}
 
-    def validate_vacancy_city(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_city(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         gazetteer = get_gazetteer()
         value = _text(slot_value)
         city = gazetteer.normalize_city(value)
@@ -157,11 +214,22 @@ class ValidateVacancyForm(FormValidationAction):
             return {"vacancy_city": city}
         owner = gazetteer.city_of_district(value)
         if owner:
-            return {"vacancy_city": owner, "vacancy_district": gazetteer.normalize_district(owner, value)}
-        dispatcher.utter_message(text=f"没找到“{value[:20]}”这个城市。工作地点在哪个城市？请说地级市名字，比如杭州。")
+            return {
+                "vacancy_city": owner,
+                "vacancy_district": gazetteer.normalize_district(owner, value),
+            }
+        dispatcher.utter_message(
+            text=f"没找到“{value[:20]}”这个城市。工作地点在哪个城市？请说地级市名字，比如杭州。"
+        )
         return {"vacancy_city": None}
 
-    def validate_vacancy_district(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_district(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         value = _text(slot_value)
         if value in _SKIP:
             return {"vacancy_district": "不限"}
@@ -171,28 +239,52 @@ class ValidateVacancyForm(FormValidationAction):
             return {"vacancy_district": district}
         if re.fullmatch(r"[\u4e00-\u9fff]{1,10}(?:区|县|市|镇|旗)", value):
             return {"vacancy_district": value}  # a real-looking place the gazetteer lacks
-        dispatcher.utter_message(text=f"没找到“{value[:20]}”这个区县。请说区县名称，比如“余杭区”，或者说“跳过”。")
+        dispatcher.utter_message(
+            text=f"没找到“{value[:20]}”这个区县。请说区县名称，比如“余杭区”，或者说“跳过”。"
+        )
         return {"vacancy_district": None}
 
-    def validate_vacancy_salary(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_salary(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         salary = parse_vacancy_salary(slot_value)
         if salary is None or salary.high <= 0:
-            dispatcher.utter_message(text="工资我没听明白。请说月薪，比如“4500”或“4000-6000”；日结可以说“200元/天”。")
+            dispatcher.utter_message(
+                text="工资我没听明白。请说月薪，比如“4500”或“4000-6000”；日结可以说“200元/天”。"
+            )
             return {"vacancy_salary": None}
         low, high = salary.monthly()
         if high < 1000 or low > 200_000:
-            dispatcher.utter_message(text=f"工资“{salary.text()}”看起来不太对，请再确认一下（按月、按天或按小时都可以）。")
+            dispatcher.utter_message(
+                text=f"工资“{salary.text()}”看起来不太对，请再确认一下（按月、按天或按小时都可以）。"
+            )
             return {"vacancy_salary": None}
         return {"vacancy_salary": salary.text()}
 
-    def validate_vacancy_headcount(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_headcount(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         count = parse_headcount(slot_value)
         if count is None or not 1 <= count <= 9999:
             dispatcher.utter_message(text="要招几个人？请说一个数字，比如“3”或“五个”。")
             return {"vacancy_headcount": None}
         return {"vacancy_headcount": float(count)}
 
-    def validate_vacancy_requirements(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vacancy_requirements(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         text = _text(slot_value)
         if text in _SKIP:
             return {"vacancy_requirements": "无"}
@@ -215,8 +307,16 @@ def vacancy_job(tracker: Tracker, today: date | None = None) -> Job:
     requirements = "" if requirements == "无" else requirements
     salary = parse_vacancy_salary(tracker.get_slot("vacancy_salary"))
     unit = salary.unit if salary else "month"
-    employment = {"day": "日结", "hour": "小时工"}.get(unit) or gazetteer.normalize_employment_type(requirements) or "全职"
-    benefits = tuple(b for b in sorted(gazetteer.benefits, key=len, reverse=True) if b in f"{title}{requirements}")
+    employment = (
+        {"day": "日结", "hour": "小时工"}.get(unit)
+        or gazetteer.normalize_employment_type(requirements)
+        or "全职"
+    )
+    benefits = tuple(
+        b
+        for b in sorted(gazetteer.benefits, key=len, reverse=True)
+        if b in f"{title}{requirements}"
+    )
     headcount = tracker.get_slot("vacancy_headcount")
     job = Job(
         title=title,
@@ -237,7 +337,17 @@ def vacancy_job(tracker: Tracker, today: date | None = None) -> Job:
         source=SOURCE,
     )
     # The same employer posting the same vacancy twice gets the same key: no duplicate.
-    key = "\x1f".join([job.company, job.contact_phone, job.title, job.city, job.district or "", job.salary_text, requirements])
+    key = "\x1f".join(
+        [
+            job.company,
+            job.contact_phone,
+            job.title,
+            job.city,
+            job.district or "",
+            job.salary_text,
+            requirements,
+        ]
+    )
     return replace(job, external_id=hashlib.sha1(key.encode("utf-8")).hexdigest())
 
 
@@ -257,7 +367,9 @@ class ActionConfirmVacancy(Action):
     def name(self) -> str:
         return "action_confirm_vacancy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         if tracker.get_slot("vacancy_consent") is not True:
             dispatcher.utter_message(response="utter_vacancy_no_consent")
             return [SlotSet(s, None) for s in VACANCY_SLOTS]
@@ -268,7 +380,10 @@ class ActionConfirmVacancy(Action):
             text = read_back(job)
         dispatcher.utter_message(
             text=text,
-            buttons=[{"title": "确认发布", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
+            buttons=[
+                {"title": "确认发布", "payload": "/affirm"},
+                {"title": "修改", "payload": "/deny"},
+            ],
         )
         return []
 
@@ -279,7 +394,9 @@ class ActionSubmitVacancy(Action):
     def name(self) -> str:
         return "action_submit_vacancy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         reset = [SlotSet(s, None) for s in VACANCY_SLOTS]
         if tracker.get_slot("vacancy_consent") is not True or not tracker.get_slot("vacancy_title"):
             dispatcher.utter_message(response="utter_vacancy_no_consent")
@@ -288,16 +405,33 @@ class ActionSubmitVacancy(Action):
         search = get_job_search()
         existing = search.store.find(job.source, job.external_id)
         if existing is not None:
-            dispatcher.utter_message(text=f"这条招聘信息已经发布过了（编号{existing.id}），不会重复发布。")
+            dispatcher.utter_message(
+                text=f"这条招聘信息已经发布过了（编号{existing.id}），不会重复发布。"
+            )
             return reset
         try:
             stored = search.add(job)
         except Exception:  # the store is down or refused: say so, keep nothing half-done
             log.exception("vacancy could not be stored for %s", redact(job.contact_phone))
-            dispatcher.utter_message(text="抱歉，系统暂时没能保存这条招聘信息，请稍后再试，或说“转人工”。")
+            dispatcher.utter_message(
+                text="抱歉，系统暂时没能保存这条招聘信息，请稍后再试，或说“转人工”。"
+            )
             return reset
         log.info("vacancy %s stored (%s, %s)", stored.id, stored.city, stored.job_type)
         dispatcher.utter_message(
             text=f"已发布！编号{stored.id}。{stored.city}找{stored.job_type}工作的求职者现在就能搜到，有效期{VALID_DAYS}天。"
         )
         return reset
+
+
+class ActionEditVacancy(Action):
+    """After 修改: clear the posting's fields (keeping company, phone and consent) so the form asks again."""
+
+    def name(self) -> str:
+        return "action_edit_vacancy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        keep = {"vacancy_company", "vacancy_phone", "vacancy_consent"}
+        return [SlotSet(s, None) for s in VACANCY_SLOTS if s not in keep]

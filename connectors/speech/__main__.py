@@ -34,7 +34,7 @@ def _print_final(t: Transcript) -> None:
         print(f"free    : {t.free_text}")
 
 
-def _stream(rec: Recognizer, chunks: "queue.Queue[bytes | None]") -> None:
+def _stream(rec: Recognizer, chunks: queue.Queue[bytes | None]) -> None:
     while (chunk := chunks.get()) is not None:
         for event in rec.feed(chunk):
             if isinstance(event, Partial):
@@ -50,15 +50,25 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     setup_logging(settings.log_level)
-    parser = argparse.ArgumentParser(prog="python -m connectors.speech", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m connectors.speech",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("file", nargs="?", type=Path, help="audio file to recognise")
     parser.add_argument("--mic", action="store_true", help="listen to the default microphone")
     parser.add_argument("--seconds", type=float, default=10.0, help="--mic: how long to listen")
-    parser.add_argument("--model", default=settings.vosk_model_path,
-                        help="Vosk model folder (default: JOBBOT_VOSK_MODEL_PATH)")
-    parser.add_argument("--phrase", action="append", default=None,
-                        help="a menu phrase to match (repeat the option for several)")
+    parser.add_argument(
+        "--model",
+        default=settings.vosk_model_path,
+        help="Vosk model folder (default: JOBBOT_VOSK_MODEL_PATH)",
+    )
+    parser.add_argument(
+        "--phrase",
+        action="append",
+        default=None,
+        help="a menu phrase to match (repeat the option for several)",
+    )
     args = parser.parse_args(argv)
     if not args.file and not args.mic:
         parser.error("give an audio file or --mic")
@@ -85,17 +95,25 @@ def main(argv: list[str] | None = None) -> int:
         _stream(rec, chunks)
         return 0
     try:
-        import sounddevice  # type: ignore[import-not-found]
+        import sounddevice
     except ImportError:
-        print("--mic needs the 'sounddevice' package: .venv/bin/pip install sounddevice", file=sys.stderr)
+        print(
+            "--mic needs the 'sounddevice' package: .venv/bin/pip install sounddevice",
+            file=sys.stderr,
+        )
         return 2
 
     def on_audio(indata: bytes, frames: int, when: object, status: object) -> None:
         chunks.put(bytes(indata))
 
     print(f"listening for {args.seconds:.0f} s ...")
-    with sounddevice.RawInputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16",
-                                    blocksize=SAMPLE_RATE // 10, callback=on_audio):
+    with sounddevice.RawInputStream(
+        samplerate=SAMPLE_RATE,
+        channels=1,
+        dtype="int16",
+        blocksize=SAMPLE_RATE // 10,
+        callback=on_audio,
+    ):
         time.sleep(args.seconds)
     chunks.put(None)
     _stream(rec, chunks)

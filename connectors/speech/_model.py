@@ -69,7 +69,9 @@ class SpeechModel:
             try:
                 model = vosk.Model(str(folder))
             except Exception as exc:  # vosk raises a bare Exception on a bad model
-                raise SpeechUnavailable(f"Vosk could not load the model in {folder}: {exc}") from exc
+                raise SpeechUnavailable(
+                    f"Vosk could not load the model in {folder}: {exc}"
+                ) from exc
             logger.info("loaded Vosk model %s", folder)
             loaded = cls(folder, model)
             cls._cache[folder] = loaded

@@ -71,6 +71,7 @@ class Transcript:
             low confidence, or (with a phrase list) speech that is not one of the phrases.
         matched_phrase: the phrase from the list that was said, when a list was given.
         free_text: the unconstrained transcript (equal to ``text`` without a phrase list).
+        free_confidence: mean word confidence of ``free_text``.
         reason: why the utterance ended: silence endpoint, the length cap, or the stream end.
     """
 
@@ -80,6 +81,7 @@ class Transcript:
     is_reliable: bool = False
     matched_phrase: str | None = None
     free_text: str = ""
+    free_confidence: float = 0.0
     reason: Literal["endpoint", "max_duration", "end"] = "end"
 
     @property
@@ -174,7 +176,9 @@ def grammar_for(model: SpeechModel, phrases: Sequence[str]) -> tuple[list[str], 
         for token in phrase.split():
             pieces = _segment(token, model)
             if pieces is None:
-                logger.warning("phrase %r left out: %r is not in the model's vocabulary", phrase, token)
+                logger.warning(
+                    "phrase %r left out: %r is not in the model's vocabulary", phrase, token
+                )
                 words = []
                 break
             words.extend(pieces)
@@ -294,14 +298,15 @@ class Recognizer:
     ) -> Transcript:
         free_words = [w for w in free_words if not _MARKER.match(w.text)]
         free_text = join_words([w.text for w in free_words])
+        free_conf = _mean_conf(free_words)
         if grammar_words is None:
-            conf = _mean_conf(free_words)
             return Transcript(
                 text=free_text,
-                confidence=conf,
+                confidence=free_conf,
                 words=tuple(free_words),
-                is_reliable=bool(free_text) and conf >= self.min_confidence,
+                is_reliable=bool(free_text) and free_conf >= self.min_confidence,
                 free_text=free_text,
+                free_confidence=free_conf,
                 reason=reason,
             )
         said = [w for w in grammar_words if not _MARKER.match(w.text)]
@@ -309,13 +314,13 @@ class Recognizer:
         conf = _mean_conf(grammar_words)
         if phrase is None or len(said) != len(grammar_words):
             # Not a listed phrase (or mixed with unknown speech): report what was heard.
-            conf = _mean_conf(free_words)
             return Transcript(
                 text=free_text,
-                confidence=conf,
+                confidence=free_conf,
                 words=tuple(free_words),
                 is_reliable=False,
                 free_text=free_text,
+                free_confidence=free_conf,
                 reason=reason,
             )
         similarity = SequenceMatcher(None, normalise(free_text), normalise(phrase)).ratio()
@@ -327,6 +332,7 @@ class Recognizer:
             is_reliable=reliable,
             matched_phrase=phrase,
             free_text=free_text,
+            free_confidence=free_conf,
             reason=reason,
         )
 
@@ -366,5 +372,6 @@ def recognize(
         words=words,
         is_reliable=all(t.is_reliable for t in finals) and not phrases,
         free_text=join_words([t.free_text for t in finals]),
+        free_confidence=_mean_conf(words),
         reason="end",
     )

@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dir", type=Path, default=settings.data_dir / "models",
-                        help="where to unpack (default: var/models)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=settings.data_dir / "models",
+        help="where to unpack (default: var/models)",
+    )
     parser.add_argument("--url", default=MODEL_URL)
     args = parser.parse_args(argv)
     target = args.dir / PRODUCTION_MODEL
@@ -84,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"installed {PRODUCTION_MODEL} in {target}")
     configured = settings.vosk_model_path
     if not configured or Path(configured).resolve() != target.resolve():
-        print(f"set JOBBOT_VOSK_MODEL_PATH={target.resolve()} to use it"
-              + (f" (now: {configured})" if configured else " (now: not set, voice is off)"))
+        print(
+            f"set JOBBOT_VOSK_MODEL_PATH={target.resolve()} to use it"
+            + (f" (now: {configured})" if configured else " (now: not set, voice is off)")
+        )
     return 0
 
 

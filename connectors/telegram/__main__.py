@@ -29,7 +29,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
     Telegram being unreachable at start is retried with backoff; a wrong token is not.
     """
-    async with httpx.AsyncClient(base_url=settings.rasa_url, timeout=settings.rasa_timeout_s) as http:
+    async with httpx.AsyncClient(
+        base_url=settings.rasa_url, timeout=settings.rasa_timeout_s
+    ) as http:
         app = build_application(settings, RasaClient(http))
         delay = 1.0
         while True:
@@ -52,9 +54,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             if settings.telegram_webhook_url:
                 options = webhook_options(settings)
                 await app.updater.start_webhook(**options)
-                logger.info("Telegram webhook listening on %s:%s", options["listen"], options["port"])
+                logger.info(
+                    "Telegram webhook listening on %s:%s", options["listen"], options["port"]
+                )
             else:
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+                await app.updater.start_polling(
+                    allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
+                )
                 logger.info("Telegram long polling started")
             await stop.wait()
             await app.updater.stop()

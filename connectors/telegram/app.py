@@ -29,7 +29,6 @@ from connectors.rasa_client import RASA_DOWN_REPLY, BotMessage, Button, RasaClie
 from connectors.telegram.render import (
     DONE_MARK,
     CallbackPayloads,
-    build_keyboard,
     mark_pressed,
     render_messages,
 )
@@ -69,6 +68,9 @@ UNKNOWN_COMMAND = "没有这个命令。" + HELP
 SOMETHING_WENT_WRONG = "抱歉，刚才出了点问题，请再说一次。"
 
 MAX_VOICE_SECONDS = 60
+MAX_CONCURRENT_UPDATES = 1024
+"""Updates handled at once. Updates waiting for their chat's lock hold a slot too, so this is
+well above PTB's default 256: one chat sending a burst must not stall every other chat."""
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 BOT_COMMANDS = (
     BotCommand("start", "主菜单"),
@@ -159,7 +161,11 @@ class TelegramChannel:
     # --- sending ---------------------------------------------------------------------------
 
     async def _send_text(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, buttons: Sequence[Button] = ()
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Button] = (),
     ) -> None:
         await self._deliver(ctx, chat_id, [BotMessage(text=text, buttons=tuple(buttons))])
 
@@ -271,13 +277,19 @@ class TelegramChannel:
         query, chat = update.callback_query, update.effective_chat
         assert query is not None
         data = query.data or ""
-        # Answer at once (outside the chat lock) so the button stops spinning.
-        await query.answer()
+        # Answer at once (outside the chat lock) so the button stops spinning. Telegram refuses
+        # answers to old queries (say after a restart); the press itself still counts.
+        try:
+            await query.answer()
+        except BadRequest as exc:
+            logger.info("Could not answer a callback query: %s", exc)
         if chat is None or data == DONE_MARK:
             return
         if isinstance(query.message, Message) and query.message.reply_markup is not None:
             try:
-                await query.edit_message_reply_markup(mark_pressed(query.message.reply_markup, data))
+                await query.edit_message_reply_markup(
+                    mark_pressed(query.message.reply_markup, data)
+                )
             except BadRequest as exc:  # e.g. message too old to edit; the press still counts
                 logger.info("Could not mark the pressed keyboard: %s", exc)
         payload = self._payloads.resolve(chat.id, data)
@@ -321,7 +333,9 @@ def build_application(
     """
     token = settings.telegram_token.get_secret_value()
     if not token:
-        raise ValueError("No Telegram bot token: set the environment variable JOBBOT_TELEGRAM_TOKEN.")
+        raise ValueError(
+            "No Telegram bot token: set the environment variable JOBBOT_TELEGRAM_TOKEN."
+        )
     install_token_filter(token)
     app = (
         Application.builder()
@@ -329,7 +343,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=2))
-        .concurrent_updates(True)
+        .concurrent_updates(MAX_CONCURRENT_UPDATES)
         .build()
     )
     TelegramChannel(rasa, transcriber or VoiceTranscriber(settings.vosk_model_path)).register(app)

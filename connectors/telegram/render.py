@@ -134,7 +134,8 @@ class CallbackPayloads:
         """The payload a pressed button stands for; ``None`` when its key has been forgotten."""
         if not data.startswith(KEY_PREFIX):
             return data
-        return self._maps.get(chat_id, {}).get(data)
+        chat_map = self._maps.get(chat_id)
+        return chat_map.get(data) if chat_map is not None else None
 
 
 def _is_url(payload: str) -> bool:
@@ -166,7 +167,9 @@ def mark_pressed(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboa
     for row in markup.inline_keyboard:
         for key in row:
             if key.callback_data == data:
-                return InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {key.text}", callback_data=DONE_MARK)]])
+                return InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(f"✓ {key.text}", callback_data=DONE_MARK)]]
+                )
     return None
 
 
@@ -200,7 +203,11 @@ def _jobs(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
         tag_text = "·".join(str(t) for t in tags) if isinstance(tags, list | tuple) else _str(tags)
         detail = _join([place, job.get("salary_text"), job.get("employment_type"), tag_text])
         lines.append(f"{number}. {head}" + (f"\n   {detail}" if detail else ""))
-    more = [Button("更多", MORE_RESULTS_PAYLOAD)] if _jobs_has_more(custom, page, len(items), total) else []
+    more = (
+        [Button("更多", MORE_RESULTS_PAYLOAD)]
+        if _jobs_has_more(custom, page, len(items), total)
+        else []
+    )
     if said and all(_str(job.get("title")) in said for job in items):
         return "", more  # the action's text already lists them: add only the button
     return "\n".join(lines), more
@@ -219,7 +226,11 @@ def _citation(doc: Any, article: Any) -> str:
     if name and not name.startswith("《"):
         name = f"《{name}》"
     art = _str(article)
-    if art and not art.startswith("第") and all(c in "0123456789零一二三四五六七八九十百千" for c in art):
+    if (
+        art
+        and not art.startswith("第")
+        and all(c in "0123456789零一二三四五六七八九十百千" for c in art)
+    ):
         art = f"第{art}条"
     return name + art
 
@@ -261,7 +272,11 @@ def _stations(custom: Mapping[str, Any], said: str) -> tuple[str, list[Button]]:
         services = station.get("services")
         if isinstance(services, list | tuple):
             services = "、".join(str(s) for s in services)
-        for label, value in (("地址", station.get("address")), ("时间", station.get("hours")), ("服务", services)):
+        for label, value in (
+            ("地址", station.get("address")),
+            ("时间", station.get("hours")),
+            ("服务", services),
+        ):
             if _str(value):
                 lines.append(f"   {label}：{_str(value)}")
     return "\n".join(lines), []
@@ -297,9 +312,17 @@ def render_custom(custom: Mapping[str, Any], said: str = "") -> tuple[str, list[
 
 
 def _render(
-    chat_id: int, message: BotMessage, payloads: CallbackPayloads, said: str
+    chat_id: int,
+    message: BotMessage,
+    payloads: CallbackPayloads,
+    said: str,
+    offered: frozenset[str] = frozenset(),
 ) -> tuple[list[Outgoing], InlineKeyboardMarkup | None]:
-    custom_text, custom_buttons = render_custom(message.custom, said) if message.custom else ("", [])
+    custom_text, custom_buttons = (
+        render_custom(message.custom, said) if message.custom else ("", [])
+    )
+    # A button the batch already offers (say related questions) is not offered twice.
+    custom_buttons = [b for b in custom_buttons if b.payload not in offered]
     text = "\n\n".join(t for t in (message.text.strip(), custom_text) if t)
     body = [Outgoing(text=chunk) for chunk in split_text(text)]
     if message.image:
@@ -328,13 +351,15 @@ def render_messages(
     """Telegram messages for all of Rasa's replies to one user message, in order.
 
     A reply that brings only buttons (say the 更多 under a job list the action already wrote out)
-    hangs them on the message before it, when that one has no keyboard of its own.
+    hangs them on the message before it, when that one has no keyboard of its own; buttons the
+    batch already offers are not repeated.
     """
     batch = list(messages)
     said = "\n".join(m.text for m in batch if m.text)
+    offered = frozenset(b.payload for m in batch for b in m.buttons)
     out: list[Outgoing] = []
     for message in batch:
-        body, keyboard = _render(chat_id, message, payloads, said)
+        body, keyboard = _render(chat_id, message, payloads, said, offered)
         if not body and keyboard is not None and out and out[-1].keyboard is None:
             out = _with_keyboard(out, keyboard)
         else:

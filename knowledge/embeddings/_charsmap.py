@@ -62,6 +62,9 @@ def _double_array(root: dict) -> list[int]:
         pos, node = queue.pop(0)
         labels = sorted(k for k in node if k != -1)
         slots = labels + ([0] if -1 in node else [])
+        if not slots:  # only the root of an empty table: lookups must still find no match
+            ensure(256)
+            continue
         # Try bases that put the first child on a free slot, lowest first.
         probe = next_free
         while True:

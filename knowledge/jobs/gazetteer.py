@@ -255,7 +255,9 @@ def get_gazetteer() -> Gazetteer:
         keywords.extend((str(k).lower(), job_type) for k in spec.get("keywords", []))
         related[job_type] = tuple(spec.get("related", []))
     employment_alias = {
-        alias: canonical for canonical, aliases in types["employment_types"].items() for alias in aliases
+        alias: canonical
+        for canonical, aliases in types["employment_types"].items()
+        for alias in aliases
     }
     return Gazetteer(
         province_of=province_of,

@@ -21,17 +21,30 @@ import yaml
 
 from knowledge.jobs.gazetteer import UnknownPlace, get_gazetteer
 from knowledge.jobs.models import Job, Place, Salary
-from knowledge.jobs.parsing import SalaryParseError, chinese_number, parse_salary
-from knowledge.jobs.store import JobStore, UpsertStats
+from knowledge.jobs.parsing import SalaryParseError, chinese_number, normalise_phone, parse_salary
+from knowledge.jobs.store import FieldTooLong, JobStore, UpsertStats, check_job
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 MAX_TEXT = 5000  # characters kept of a free-text field without its own max_length
-_PHONE = re.compile(r"^(?:\+?86[-\s]?)?(1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}|0\d{2,3}-?\d{7,8}|400-?\d{3}-?\d{4})$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # NUL and friends: PostgreSQL text refuses NUL
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+)  # NUL and friends: PostgreSQL text refuses NUL
 
 JOB_FIELDS = (
-    "title", "company", "place", "salary", "tags", "benefits", "job_type", "employment_type",
-    "description", "requirements", "contact_phone", "headcount", "posted_at", "expires_at",
+    "title",
+    "company",
+    "place",
+    "salary",
+    "tags",
+    "benefits",
+    "job_type",
+    "employment_type",
+    "description",
+    "requirements",
+    "contact_phone",
+    "headcount",
+    "posted_at",
+    "expires_at",
 )
 
 
@@ -90,7 +103,9 @@ class Mapping:
             for name, f in spec.get("fields", {}).items()
         }
         if not spec.get("id_column") and not spec.get("key_columns"):
-            raise ValueError(f"mapping {path.name}: needs id_column or key_columns for de-duplication")
+            raise ValueError(
+                f"mapping {path.name}: needs id_column or key_columns for de-duplication"
+            )
         return cls(
             name=spec["name"],
             source=spec.get("source", spec["name"]),
@@ -120,7 +135,9 @@ class Mapping:
                 for part in self.records.split("."):
                     data = data.get(part, []) if isinstance(data, dict) else []
             if not isinstance(data, list):
-                raise ValueError(f"{path}: expected a list of records at {self.records or 'top level'}")
+                raise ValueError(
+                    f"{path}: expected a list of records at {self.records or 'top level'}"
+                )
             yield from data
         else:
             raise ValueError(f"unsupported feed format {self.format!r}")
@@ -171,7 +188,9 @@ class Mapping:
         key = "\x1f".join(_clean(_get(record, c)) for c in self.key_columns)
         return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
-    def _field(self, name: str, spec: FieldSpec, record: dict[str, Any], warnings: list[str]) -> Any:
+    def _field(
+        self, name: str, spec: FieldSpec, record: dict[str, Any], warnings: list[str]
+    ) -> Any:
         if spec.value is not None:
             return spec.value
         if spec.template is not None:
@@ -194,16 +213,30 @@ class Mapping:
         if isinstance(value, str):
             limit = spec.max_length or MAX_TEXT
             if len(value) > limit:
-                warnings.append(f"{_LABELS.get(name, name)}过长（{len(value)}字），已截断为{limit}字")
+                warnings.append(
+                    f"{_LABELS.get(name, name)}过长（{len(value)}字），已截断为{limit}字"
+                )
                 value = value[:limit]
         if value is None and spec.required:
             raise RowRejected("missing", f"缺少{_LABELS.get(name, name)}")
         return value
 
 
-_LABELS = {"title": "职位名称", "company": "公司名称", "place": "工作地点", "salary": "薪资", "job_type": "工种",
-           "description": "职位描述", "requirements": "任职要求", "contact_phone": "联系电话", "headcount": "招聘人数",
-           "posted_at": "发布日期", "expires_at": "截止日期", "tags": "标签", "benefits": "福利"}
+_LABELS = {
+    "title": "职位名称",
+    "company": "公司名称",
+    "place": "工作地点",
+    "salary": "薪资",
+    "job_type": "工种",
+    "description": "职位描述",
+    "requirements": "任职要求",
+    "contact_phone": "联系电话",
+    "headcount": "招聘人数",
+    "posted_at": "发布日期",
+    "expires_at": "截止日期",
+    "tags": "标签",
+    "benefits": "福利",
+}
 
 
 class _Defaulting(dict):  # type: ignore[type-arg]
@@ -233,7 +266,9 @@ def _place(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> Place:
             city = gazetteer.normalize_city(raw.get("city"))
             if not city:
                 raise UnknownPlace(str(raw.get("city")))
-            district = gazetteer.normalize_district(city, raw.get("district")) or (_clean(raw.get("district")) or None)
+            district = gazetteer.normalize_district(city, raw.get("district")) or (
+                _clean(raw.get("district")) or None
+            )
             return Place(gazetteer.province_of[city], city, district)
         return gazetteer.parse_area(_clean(raw))
     except UnknownPlace:
@@ -247,6 +282,10 @@ def _salary(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> Salary | None:
         raise RowRejected("salary", str(exc)) from None
 
 
+MAX_TAG = 100
+MAX_TAGS = 30
+
+
 def _list(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else _clean(raw).split(spec.separator)
     exclude = {_clean(record.get(c)) for c in spec.exclude_columns}
@@ -255,8 +294,12 @@ def _list(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> tuple[str, ...]:
     for item in items:
         text = _clean(item)
         if text and text not in exclude and not (spec.without_benefits and text in benefits):
-            seen.setdefault(text[:50], None)
-    return tuple(seen)[:20]
+            if len(text) > MAX_TAG:
+                raise RowRejected("too_long", f"标签过长（{len(text)}字，最多{MAX_TAG}字）")
+            seen.setdefault(text, None)
+    if len(seen) > MAX_TAGS:
+        raise RowRejected("too_long", f"标签过多（{len(seen)}个，最多{MAX_TAGS}个）")
+    return tuple(seen)
 
 
 def _benefits(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> tuple[str, ...]:
@@ -272,7 +315,11 @@ def _benefit_words() -> frozenset[str]:
 def _job_type(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> str | None:
     gazetteer = get_gazetteer()
     text = _clean(raw)
-    return gazetteer.normalize_job_type(text) if text in gazetteer.job_type_alias else gazetteer.classify_title(text)
+    return (
+        gazetteer.normalize_job_type(text)
+        if text in gazetteer.job_type_alias
+        else gazetteer.classify_title(text)
+    )
 
 
 def _employment_type(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> str | None:
@@ -300,15 +347,24 @@ def _int(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> int:
 
 
 def _phone(raw: Any, spec: FieldSpec, record: dict[str, Any]) -> str:
-    text = _clean(raw)
-    if not _PHONE.match(text):
+    phone = normalise_phone(_clean(raw))
+    if phone is None:
         raise RowRejected("phone", "联系电话格式不对")
-    return re.sub(r"[\s-]", "", text)
+    return phone
 
 
 _PARSERS = {
-    "text": _text, "area": _place, "place": _place, "salary": _salary, "list": _list, "benefits": _benefits,
-    "job_type": _job_type, "employment_type": _employment_type, "date": _date, "int": _int, "phone": _phone,
+    "text": _text,
+    "area": _place,
+    "place": _place,
+    "salary": _salary,
+    "list": _list,
+    "benefits": _benefits,
+    "job_type": _job_type,
+    "employment_type": _employment_type,
+    "date": _date,
+    "int": _int,
+    "phone": _phone,
 }
 
 
@@ -354,6 +410,10 @@ def import_file(path: str | Path, mapping: Mapping | str, store: JobStore) -> Im
         read += 1
         try:
             job, row_warnings = mapping.to_job(record)
+            check_job(job)
+        except FieldTooLong as exc:
+            rejected.append((number, "too_long", str(exc)))
+            continue
         except RowRejected as exc:
             rejected.append((number, exc.code, exc.message))
             continue

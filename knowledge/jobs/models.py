@@ -25,7 +25,12 @@ class Salary:
 
     def monthly(self) -> tuple[float, float]:
         """The range converted to yuan per month."""
-        factor = {"month": 1.0, "day": WORK_DAYS_PER_MONTH, "hour": WORK_HOURS_PER_MONTH, "year": 1 / 12}[self.unit]
+        factor = {
+            "month": 1.0,
+            "day": WORK_DAYS_PER_MONTH,
+            "hour": WORK_HOURS_PER_MONTH,
+            "year": 1 / 12,
+        }[self.unit]
         return round(self.low * factor, 2), round(self.high * factor, 2)
 
     def text(self) -> str:

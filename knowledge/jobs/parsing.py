@@ -11,9 +11,42 @@ class SalaryParseError(ValueError):
     """Raised when a salary text cannot be understood."""
 
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "两": 2, "贰": 2, "三": 3, "叁": 3, "四": 4, "肆": 4,
-           "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
-_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "k": 1000, "K": 1000, "w": 10000, "W": 10000, "万": 10000}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "壹": 1,
+    "二": 2,
+    "两": 2,
+    "贰": 2,
+    "三": 3,
+    "叁": 3,
+    "四": 4,
+    "肆": 4,
+    "五": 5,
+    "伍": 5,
+    "六": 6,
+    "陆": 6,
+    "七": 7,
+    "柒": 7,
+    "八": 8,
+    "捌": 8,
+    "九": 9,
+    "玖": 9,
+}
+_UNITS = {
+    "十": 10,
+    "拾": 10,
+    "百": 100,
+    "佰": 100,
+    "千": 1000,
+    "仟": 1000,
+    "k": 1000,
+    "K": 1000,
+    "w": 10000,
+    "W": 10000,
+    "万": 10000,
+}
 _NEGOTIABLE = {"", "面议", "薪资面议", "工资面议", "待遇面议", "negotiable"}
 
 _NUM = r"(\d+(?:\.\d+)?)\s*([千万kKwW]?)"
@@ -41,8 +74,12 @@ def parse_salary(text: str | None) -> Salary | None:
         months = int(bonus.group(1))
         body = body[: bonus.start()]
     unit = "month"
-    for pattern, name in ((r"(?:元)?/(?:天|日)$|元每天$|一天$", "day"), (r"(?:元)?/(?:小时|时|h)$|元每小时$", "hour"),
-                          (r"(?:元)?/年$|年薪$", "year"), (r"(?:元)?/月$|元$|月薪$", "month")):
+    for pattern, name in (
+        (r"(?:元)?/(?:天|日)$|元每天$|一天$", "day"),
+        (r"(?:元)?/(?:小时|时|h)$|元每小时$", "hour"),
+        (r"(?:元)?/年$|年薪$", "year"),
+        (r"(?:元)?/月$|元$|月薪$", "month"),
+    ):
         found = re.search(pattern, body)
         if found:
             unit = name
@@ -105,7 +142,9 @@ def parse_amount(text: str | None) -> float | None:
     if match:
         value = _arabic_with_unit(match.group(0).replace(" ", ""))
     else:
-        chinese = re.search(f"[{''.join(_DIGITS)}{''.join(u for u in _UNITS if not u.isascii())}]+", raw)
+        chinese = re.search(
+            f"[{''.join(_DIGITS)}{''.join(u for u in _UNITS if not u.isascii())}]+", raw
+        )
         if chinese:
             value = chinese_number(chinese.group(0))
     if value is None or value <= 0:
@@ -150,3 +189,21 @@ def chinese_number(text: str) -> float | None:
         section += digit * (last_unit // 10 if last_unit >= 10 else 1)
     value = total + section
     return float(value) if value else None
+
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
+_SERVICE = re.compile(r"(?<!\d)(400|800)-?(\d{3})-?(\d{4})(?!\d)")
+
+
+def normalise_phone(value: object) -> str | None:
+    """A mainland mobile (13812345678), landline with area code (0571-88881234) or 400 number; else None."""
+    text = str(value or "").strip()
+    compact = re.sub(r"[\s-]", "", text)
+    if match := _MOBILE.search(compact):
+        return match.group(1)
+    if match := _SERVICE.search(compact):
+        return "-".join(match.groups())
+    if match := _LANDLINE.search(text.replace(" ", "")):
+        return f"{match.group(1)}-{match.group(2)}"
+    return None

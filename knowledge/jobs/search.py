@@ -64,11 +64,18 @@ class _Columns:
 class JobSearch:
     """Search over a JobStore. Thread-safe; picks up postings added by any process on the next query."""
 
-    def __init__(self, store: JobStore, embedder: object, index_dir: Path | None = None,
-                 approximate: bool | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        embedder: object,
+        index_dir: Path | None = None,
+        approximate: bool | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
-        self.vectors = TextVectors(int(embedder.dim), str(getattr(embedder, "name", type(embedder).__name__)), index_dir)
+        self.vectors = TextVectors(
+            int(embedder.dim), str(getattr(embedder, "name", type(embedder).__name__)), index_dir
+        )
         self.approximate = approximate
         self._vocab = {name: _Vocab() for name in ("city", "district", "job_type", "employment")}
         self._cols: _Columns | None = None
@@ -77,7 +84,9 @@ class JobSearch:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
-    def from_settings(cls, store: JobStore | None = None, embedder: object | None = None) -> JobSearch:
+    def from_settings(
+        cls, store: JobStore | None = None, embedder: object | None = None
+    ) -> JobSearch:
         from knowledge.settings import get_settings
 
         settings = get_settings()
@@ -104,7 +113,12 @@ class JobSearch:
                 self._cols = new
             else:
                 old = self._cols
-                self._cols = _Columns(*(np.concatenate([getattr(old, f), getattr(new, f)]) for f in old.__dataclass_fields__))
+                self._cols = _Columns(
+                    *(
+                        np.concatenate([getattr(old, f), getattr(new, f)])
+                        for f in old.__dataclass_fields__
+                    )
+                )
             self._max_id = int(rows.ids[-1])
             if self.approximate is not False and self.vectors.ivf is None:
                 self.vectors.build_ivf()
@@ -174,8 +188,14 @@ class JobSearch:
             mask &= cols.salary >= np.float32(query.min_monthly_salary)
         return np.flatnonzero(mask)
 
-    def rank(self, positions: np.ndarray, query_vector: np.ndarray, need: int,
-             approximate: bool | None = None, nprobe: int | None = None) -> np.ndarray:
+    def rank(
+        self,
+        positions: np.ndarray,
+        query_vector: np.ndarray,
+        need: int,
+        approximate: bool | None = None,
+        nprobe: int | None = None,
+    ) -> np.ndarray:
         """Order ``positions`` by semantic score (then salary, recency, id); at least ``need`` of them."""
         cols = self._cols
         assert cols is not None
@@ -192,7 +212,9 @@ class JobSearch:
         else:
             k = 32
             while True:
-                rows, scores = self.vectors.search(query_vector, allowed, k, approximate=True, nprobe=nprobe)
+                rows, scores = self.vectors.search(
+                    query_vector, allowed, k, approximate=True, nprobe=nprobe
+                )
                 scores_by_row[rows] = scores
                 covered = np.isin(text_rows, rows)
                 if covered.sum() >= need or k >= len(allowed):
@@ -201,7 +223,9 @@ class JobSearch:
             order_positions = positions[covered]
         posting_scores = scores_by_row[cols.text_row[order_positions]]
         salary = np.nan_to_num(cols.salary[order_positions], nan=0.0)
-        order = np.lexsort((cols.ids[order_positions], -cols.posted[order_positions], -salary, -posting_scores))
+        order = np.lexsort(
+            (cols.ids[order_positions], -cols.posted[order_positions], -salary, -posting_scores)
+        )
         ranked = order_positions[order]
         if use_ann and len(ranked) < len(positions):
             # Postings whose texts the approximate search did not reach come last, by recency.
@@ -217,7 +241,9 @@ class JobSearch:
             return approximate
         if self.approximate is not None:
             return self.approximate
-        return distinct > 4 * 1024  # exact scoring of a few thousand texts is already sub-millisecond
+        return (
+            distinct > 4 * 1024
+        )  # exact scoring of a few thousand texts is already sub-millisecond
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
@@ -232,8 +258,15 @@ class JobSearch:
                 self._query_cache.popitem(last=False)
         return vector
 
-    def search(self, query: JobQuery, page: int = 1, page_size: int = PAGE_SIZE, today: date | None = None,
-               relax: bool = True, approximate: bool | None = None) -> SearchResult:
+    def search(
+        self,
+        query: JobQuery,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+        today: date | None = None,
+        relax: bool = True,
+        approximate: bool | None = None,
+    ) -> SearchResult:
         """One page of postings for ``query``, relaxing it in the stated order if nothing matches."""
         page = max(1, page)
         relaxed: list[str] = []
@@ -280,10 +313,20 @@ def relaxation_steps(query: JobQuery) -> list[tuple[JobQuery, str]]:
     if current.min_monthly_salary:
         lower = round(current.min_monthly_salary * SALARY_RELAX, -1)
         current = replace(current, min_monthly_salary=lower)
-        steps.append((current, f"月薪要求从{current_yuan(query.min_monthly_salary)}元放宽到{current_yuan(lower)}元"))
+        steps.append(
+            (
+                current,
+                f"月薪要求从{current_yuan(query.min_monthly_salary)}元放宽到{current_yuan(lower)}元",
+            )
+        )
     if current.job_types:
         gazetteer = get_gazetteer()
-        related = [r for t in current.job_types for r in gazetteer.related_job_types(t) if r not in current.job_types]
+        related = [
+            r
+            for t in current.job_types
+            for r in gazetteer.related_job_types(t)
+            if r not in current.job_types
+        ]
         if related:
             related = list(dict.fromkeys(related))
             current = replace(current, job_types=current.job_types + tuple(related))

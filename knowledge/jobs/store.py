@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,9 @@ def content_hash(job: Job) -> str:
 
 def _hash_payload(payload: dict[str, Any]) -> str:
     # repr() keeps None, numbers and strings apart; the unit separator cannot occur unescaped.
-    return hashlib.sha1("\x1f".join(repr(payload[k]) for k in sorted(payload)).encode("utf-8")).hexdigest()
+    return hashlib.sha1(
+        "\x1f".join(repr(payload[k]) for k in sorted(payload)).encode("utf-8")
+    ).hexdigest()
 
 
 def text_hash(job: Job) -> str:
@@ -137,6 +139,23 @@ def text_hash(job: Job) -> str:
 @lru_cache(maxsize=65536)
 def _hash_text(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+class FieldTooLong(ValueError):
+    """A value longer than its column allows (checked here so SQLite and PostgreSQL agree)."""
+
+
+def _check_lengths(row: dict[str, Any]) -> None:
+    for column in jobs_table.columns:
+        limit = getattr(column.type, "length", None)
+        value = row.get(column.name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise FieldTooLong(f"{column.name} 超过 {limit} 个字符（{len(value)}）")
+
+
+def check_job(job: Job) -> None:
+    """Raise FieldTooLong if ``job`` would not fit its columns."""
+    _check_lengths(_row(job, include_meta=False))
 
 
 def _row(job: Job, include_meta: bool = True) -> dict[str, Any]:
@@ -167,6 +186,7 @@ def _row(job: Job, include_meta: bool = True) -> dict[str, Any]:
         "expires_at": job.expires_at,
     }
     if include_meta:
+        _check_lengths(row)
         row["content_hash"] = _hash_payload(row)
         row["text_hash"] = text_hash(job)
         row["created_at"] = _now()
@@ -179,14 +199,19 @@ def _json_list(items: tuple[str, ...]) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _job(row: Any) -> Job:
     m = row._mapping
     salary = None
     if m["salary_unit"]:
-        salary = Salary(low=m["salary_low"], high=m["salary_high"], unit=m["salary_unit"], months=m["salary_months"] or 12)
+        salary = Salary(
+            low=m["salary_low"],
+            high=m["salary_high"],
+            unit=m["salary_unit"],
+            months=m["salary_months"] or 12,
+        )
     return Job(
         id=int(m["id"]),
         source=m["source"],
@@ -218,7 +243,9 @@ class JobStore:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+                parents=True, exist_ok=True
+            )
         self.engine = engine or sa.create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -246,13 +273,17 @@ class JobStore:
         for version, name, func in MIGRATIONS:
             with self.engine.begin() as conn:
                 done = conn.execute(
-                    sa.select(migrations_table.c.version).where(migrations_table.c.version == version)
+                    sa.select(migrations_table.c.version).where(
+                        migrations_table.c.version == version
+                    )
                 ).first()
                 if done:
                     continue
                 func(conn)
                 conn.execute(
-                    migrations_table.insert().values(version=version, name=name, applied_at=datetime.now(timezone.utc))
+                    migrations_table.insert().values(
+                        version=version, name=name, applied_at=datetime.now(UTC)
+                    )
                 )
                 applied.append(version)
                 log.info("job store migration %d applied: %s", version, name)
@@ -260,7 +291,9 @@ class JobStore:
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.max(migrations_table.c.version))).scalar() or 0)
+            return int(
+                conn.execute(sa.select(sa.func.max(migrations_table.c.version))).scalar() or 0
+            )
 
     # -- writes -------------------------------------------------------------------------
     def add(self, job: Job) -> Job:
@@ -288,9 +321,9 @@ class JobStore:
                 existing: dict[tuple[str, str], tuple[int, str]] = {}
                 for source, keys in by_source.items():
                     rows = conn.execute(
-                        sa.select(jobs_table.c.id, jobs_table.c.external_id, jobs_table.c.content_hash).where(
-                            jobs_table.c.source == source, jobs_table.c.external_id.in_(keys)
-                        )
+                        sa.select(
+                            jobs_table.c.id, jobs_table.c.external_id, jobs_table.c.content_hash
+                        ).where(jobs_table.c.source == source, jobs_table.c.external_id.in_(keys))
                     )
                     existing.update({(source, r.external_id): (r.id, r.content_hash) for r in rows})
                 new_rows = []
@@ -303,7 +336,9 @@ class JobStore:
                         unchanged += 1
                     else:
                         row.pop("created_at")
-                        conn.execute(jobs_table.update().where(jobs_table.c.id == found[0]).values(**row))
+                        conn.execute(
+                            jobs_table.update().where(jobs_table.c.id == found[0]).values(**row)
+                        )
                         updated += 1
                 if new_rows:
                     conn.execute(jobs_table.insert(), new_rows)
@@ -380,7 +415,9 @@ class JobStore:
     def find(self, source: str, external_id: str) -> Job | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(jobs_table).where(jobs_table.c.source == source, jobs_table.c.external_id == external_id)
+                sa.select(jobs_table).where(
+                    jobs_table.c.source == source, jobs_table.c.external_id == external_id
+                )
             ).first()
         return _job(row) if row else None
 
@@ -397,8 +434,14 @@ class JobStore:
         t = jobs_table
         query = (
             sa.select(
-                t.c.id, t.c.city, t.c.district, t.c.job_type, t.c.employment_type,
-                t.c.salary_monthly_high, sa.cast(t.c.expires_at, sa.String), sa.cast(t.c.posted_at, sa.String),
+                t.c.id,
+                t.c.city,
+                t.c.district,
+                t.c.job_type,
+                t.c.employment_type,
+                t.c.salary_monthly_high,
+                sa.cast(t.c.expires_at, sa.String),
+                sa.cast(t.c.posted_at, sa.String),
                 t.c.text_hash,
             )
             .where(t.c.id > after_id)
@@ -408,7 +451,17 @@ class JobStore:
             rows = conn.execute(query).all()
         if not rows:
             empty_i = np.zeros(0, dtype=np.int32)
-            return IndexRows(np.zeros(0, dtype=np.int64), [], [], [], [], np.zeros(0, dtype=np.float32), empty_i, empty_i, [])
+            return IndexRows(
+                np.zeros(0, dtype=np.int64),
+                [],
+                [],
+                [],
+                [],
+                np.zeros(0, dtype=np.float32),
+                empty_i,
+                empty_i,
+                [],
+            )
         ids, city, district, job_type, emp, salary, expires, posted, thash = zip(*rows, strict=True)
         return IndexRows(
             ids=np.fromiter(ids, dtype=np.int64, count=len(ids)),
@@ -416,7 +469,9 @@ class JobStore:
             district=list(district),
             job_type=list(job_type),
             employment_type=list(emp),
-            salary_monthly_high=np.array([np.nan if s is None else s for s in salary], dtype=np.float32),
+            salary_monthly_high=np.array(
+                [np.nan if s is None else s for s in salary], dtype=np.float32
+            ),
             expires_day=_days(expires, NO_EXPIRY_DAY),
             posted_day=_days(posted, 0),
             text_hash=list(thash),

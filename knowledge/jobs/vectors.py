@@ -50,7 +50,10 @@ class TextVectors:
 
     def _paths(self) -> tuple[Path, Path]:
         assert self.directory is not None
-        return self.directory / f"{self._stem}.vectors.npy", self.directory / f"{self._stem}.manifest.json"
+        return (
+            self.directory / f"{self._stem}.vectors.npy",
+            self.directory / f"{self._stem}.manifest.json",
+        )
 
     def _load(self) -> None:
         vec_path, manifest_path = self._paths()
@@ -58,8 +61,17 @@ class TextVectors:
             return
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         vectors = np.load(vec_path)
-        if manifest.get("model") != self.model or manifest.get("dim") != self.dim or len(manifest["hashes"]) != len(vectors):
-            log.warning("job vector cache %s does not match model %s/%d; rebuilding", vec_path, self.model, self.dim)
+        if (
+            manifest.get("model") != self.model
+            or manifest.get("dim") != self.dim
+            or len(manifest["hashes"]) != len(vectors)
+        ):
+            log.warning(
+                "job vector cache %s does not match model %s/%d; rebuilding",
+                vec_path,
+                self.model,
+                self.dim,
+            )
             return
         self.hashes = list(manifest["hashes"])
         self.row_of = {h: i for i, h in enumerate(self.hashes)}
@@ -74,14 +86,24 @@ class TextVectors:
         tmp = vec_path.with_suffix(".tmp.npy")
         np.save(tmp, self.vectors)
         tmp.replace(vec_path)
-        manifest = {"model": self.model, "dim": self.dim, "count": len(self.hashes), "hashes": self.hashes}
+        manifest = {
+            "model": self.model,
+            "dim": self.dim,
+            "count": len(self.hashes),
+            "hashes": self.hashes,
+        }
         tmp_manifest = manifest_path.with_suffix(".tmp")
         tmp_manifest.write_text(json.dumps(manifest), encoding="utf-8")
         tmp_manifest.replace(manifest_path)
 
     # -- adding ---------------------------------------------------------------------------
-    def ensure(self, texts_by_hash: dict[str, str] | Callable[[list[str]], dict[str, str]], hashes: Sequence[str],
-               encode: Callable[[list[str]], np.ndarray], batch_size: int = 256) -> int:
+    def ensure(
+        self,
+        texts_by_hash: dict[str, str] | Callable[[list[str]], dict[str, str]],
+        hashes: Sequence[str],
+        encode: Callable[[list[str]], np.ndarray],
+        batch_size: int = 256,
+    ) -> int:
         """Encode the texts of ``hashes`` not cached yet; returns how many were encoded.
 
         ``texts_by_hash`` maps hash → text, or is a function fetching them for a list of hashes.
@@ -116,7 +138,9 @@ class TextVectors:
             if self.ivf is not None:
                 self.ivf.add(vectors)
 
-    def build_ivf(self, nlist: int | None = None, nprobe: int | None = None, seed: int = 1234) -> bool:
+    def build_ivf(
+        self, nlist: int | None = None, nprobe: int | None = None, seed: int = 1234
+    ) -> bool:
         """Train the approximate index over the cached vectors; False when too few vectors."""
         count = len(self.vectors)
         if count < IVF_MIN_VECTORS and nlist is None:
@@ -133,15 +157,28 @@ class TextVectors:
         return True
 
     # -- searching ------------------------------------------------------------------------
-    def search(self, query: np.ndarray, allowed: np.ndarray | None, k: int, approximate: bool = False,
-               nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        query: np.ndarray,
+        allowed: np.ndarray | None,
+        k: int,
+        approximate: bool = False,
+        nprobe: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows (and inner products) for ``query`` among ``allowed`` rows (None: all)."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         k = max(1, min(k, len(self.hashes) if allowed is None else len(allowed)))
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)) if allowed is not None else None
+        selector = (
+            faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            if allowed is not None
+            else None
+        )
         if approximate and self.ivf is not None:
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe) if selector else \
-                faiss.SearchParametersIVF(nprobe=nprobe or self.nprobe)
+            params = (
+                faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)
+                if selector
+                else faiss.SearchParametersIVF(nprobe=nprobe or self.nprobe)
+            )
             scores, ids = self.ivf.search(q, k, params=params)
         else:
             params = faiss.SearchParameters(sel=selector) if selector else None
@@ -150,5 +187,9 @@ class TextVectors:
         return ids[0][found], scores[0][found]
 
     def memory_bytes(self) -> int:
-        ivf = 0 if self.ivf is None else self.ivf.ntotal * self.dim * 4 + self.ivf.nlist * self.dim * 4
+        ivf = (
+            0
+            if self.ivf is None
+            else self.ivf.ntotal * self.dim * 4 + self.ivf.nlist * self.dim * 4
+        )
         return int(self.vectors.nbytes * 2 + ivf)  # cache array + flat index copy + IVF lists

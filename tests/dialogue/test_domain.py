@@ -9,13 +9,45 @@ import yaml
 from tests.dialogue.helpers import ROOT, load_domain
 
 CONTRACT_INTENTS = set(
-    "greet goodbye thank affirm deny help bot_challenge restart repeat out_of_scope "
-    "human_handoff search_job inform more_results ask_policy ask_hiring_policy "
-    "check_eligibility find_service_station post_vacancy share_location".split()
+    [
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "help",
+        "bot_challenge",
+        "restart",
+        "repeat",
+        "out_of_scope",
+        "human_handoff",
+        "search_job",
+        "inform",
+        "more_results",
+        "ask_policy",
+        "ask_hiring_policy",
+        "check_eligibility",
+        "find_service_station",
+        "post_vacancy",
+        "share_location",
+    ]
 )
 CONTRACT_ENTITIES = set(
-    "city district job_type salary employment_type group benefit company phone person_name "
-    "headcount latitude longitude".split()
+    [
+        "city",
+        "district",
+        "job_type",
+        "salary",
+        "employment_type",
+        "group",
+        "benefit",
+        "company",
+        "phone",
+        "person_name",
+        "headcount",
+        "latitude",
+        "longitude",
+    ]
 )
 ACTION_FILES = ("session", "fallback", "eligibility", "stations", "handoff")
 
@@ -55,7 +87,13 @@ def test_domain_actions_are_implemented() -> None:
     import actions.stations
 
     names = set()
-    for module in (actions.session, actions.fallback, actions.eligibility, actions.stations, actions.handoff):
+    for module in (
+        actions.session,
+        actions.fallback,
+        actions.eligibility,
+        actions.stations,
+        actions.handoff,
+    ):
         for obj in vars(module).values():
             if isinstance(obj, type) and obj.__module__ == module.__name__ and hasattr(obj, "name"):
                 try:

@@ -83,7 +83,9 @@ async def test_form_asks_benefit_first_then_as_many_questions_as_the_benefit_has
     domain = load_domain()
     form = ValidateEligibilityForm()
     dispatcher = CollectingDispatcher()
-    empty = tracker(events=[user("能领补贴吗", "check_eligibility")], active_loop="eligibility_form")
+    empty = tracker(
+        events=[user("能领补贴吗", "check_eligibility")], active_loop="eligibility_form"
+    )
     assert await form.required_slots(["benefit"], dispatcher, empty, domain) == ["benefit"]
 
     events = [
@@ -103,7 +105,12 @@ async def test_form_asks_benefit_first_then_as_many_questions_as_the_benefit_has
         active_loop="eligibility_form",
     )
     result = await form.run(dispatcher, t2, domain)
-    assert {"event": "slot", "timestamp": None, "name": "requested_slot", "value": "elig_2"} in result
+    assert {
+        "event": "slot",
+        "timestamp": None,
+        "name": "requested_slot",
+        "value": "elig_2",
+    } in result
     t3 = tracker(
         slots={"benefit": "flexible_social_insurance", "elig_1": True, "elig_2": False},
         events=[user("没有", "deny"), slot("elig_2", False)],

@@ -138,9 +138,11 @@ def test_ticket_survives_a_kill_right_after_creation(tmp_path: Path) -> None:
             child.stdout.close()
     assert ticket_id.startswith("RG") and child.returncode == -signal.SIGKILL
     # Reopen as a new process would: with plain sqlite3, then through the store.
-    row = sqlite3.connect(db).execute(
-        "SELECT sender_id, phone FROM tickets WHERE ticket_id = ?", (ticket_id,)
-    ).fetchone()
+    row = (
+        sqlite3.connect(db)
+        .execute("SELECT sender_id, phone FROM tickets WHERE ticket_id = ?", (ticket_id,))
+        .fetchone()
+    )
     assert row == ("killed-user", "13812345678")
     reopened = TicketStore(db).get(ticket_id)
     assert reopened is not None and reopened.transcript[0].text == "我要找人工"

@@ -100,5 +100,7 @@ async def test_default_fallback_offers_a_person() -> None:
     events = await ActionDefaultFallback().run(dispatcher, tracker(), load_domain())
     assert dispatcher.messages[0]["response"] == "utter_offer_person"
     assert events == [{"event": "rewind", "timestamp": None}]
-    payloads = [b["payload"] for b in load_domain()["responses"]["utter_offer_person"][1]["buttons"]]
+    payloads = [
+        b["payload"] for b in load_domain()["responses"]["utter_offer_person"][1]["buttons"]
+    ]
     assert "/human_handoff" in payloads

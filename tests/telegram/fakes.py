@@ -35,7 +35,15 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 # Parameters PTB sends JSON-encoded inside the form.
-_JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "chat_id", "offset", "limit", "timeout"}
+_JSON_PARAMS = {
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "chat_id",
+    "offset",
+    "limit",
+    "timeout",
+}
 
 
 @dataclass
@@ -140,7 +148,9 @@ class FakeBotAPI:
         # Confirmed updates (ids below offset) are forgotten, as Telegram does.
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         async with self._changed:
-            while not self.updates and not self.closing and (left := deadline - time.monotonic()) > 0:
+            while (
+                not self.updates and not self.closing and (left := deadline - time.monotonic()) > 0
+            ):
                 try:
                     await asyncio.wait_for(self._changed.wait(), left)
                 except TimeoutError:
@@ -279,10 +289,29 @@ class FakeBotAPI:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
-    async def wait_messages(self, chat_id: int, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Wait until the bot has sent ``count`` messages to ``chat_id`` in all; return them."""
         await self.wait_for(lambda: len(self.chats.get(chat_id, [])) >= count, timeout)
         return self.chats[chat_id]
+
+    async def wait_reply(
+        self,
+        chat_id: int,
+        before: int,
+        at_least: int = 1,
+        timeout: float = 120.0,
+        quiet: float = 1.5,
+    ) -> list[dict[str, Any]]:
+        """The bot's reply to the latest user action: the messages after the first ``before``,
+        once there are ``at_least`` of them and none has come for ``quiet`` seconds."""
+        await self.wait_for(lambda: len(self.chats.get(chat_id, [])) >= before + at_least, timeout)
+        while True:
+            count = len(self.chats[chat_id])
+            await asyncio.sleep(quiet)
+            if len(self.chats[chat_id]) == count:
+                return self.chats[chat_id][before:]
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.get("text") or m.get("caption") or "" for m in self.chats.get(chat_id, [])]
@@ -420,10 +449,27 @@ def korean_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         pytest.skip("espeak-ng and ffmpeg are needed to make a voice note")
     folder = tmp_path_factory.mktemp("voice")
     wav, ogg = folder / "note.wav", folder / "note.ogg"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(wav), KOREAN_SENTENCE], check=True)
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(wav), "-ac", "1", "-ar", "48000",
-         "-c:a", "libopus", "-b:a", "24k", str(ogg)],
+        ["espeak-ng", "-v", "ko", "-s", "140", "-w", str(wav), KOREAN_SENTENCE], check=True
+    )
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(wav),
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "24k",
+            str(ogg),
+        ],
         check=True,
     )
     return ogg.read_bytes()

@@ -25,8 +25,14 @@ from connectors.telegram.app import (
     webhook_secret,
 )
 from connectors.telegram.render import DONE_MARK
-
-from tests.telegram.fakes import TOKEN, FakeBotAPI, make_settings, mock_rasa, rasa_http_server, running_bot
+from tests.telegram.fakes import (
+    TOKEN,
+    FakeBotAPI,
+    make_settings,
+    mock_rasa,
+    rasa_http_server,
+    running_bot,
+)
 
 CHAT = 5550001
 
@@ -40,7 +46,9 @@ class RecordingRasa:
 
     def __call__(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self.received.append((body["sender"], body["message"]))
-        return self.script.get(body["message"], [{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}])
+        return self.script.get(
+            body["message"], [{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}]
+        )
 
 
 async def test_start_shows_the_main_menu(fake_bot_api: FakeBotAPI) -> None:
@@ -49,7 +57,10 @@ async def test_start_shows_the_main_menu(fake_bot_api: FakeBotAPI) -> None:
         await fake_bot_api.send_text(CHAT, "/start")
         [welcome] = await fake_bot_api.wait_messages(CHAT, 1)
     assert welcome["text"] == WELCOME
-    keyboard = [[(b["text"], b["callback_data"]) for b in row] for row in welcome["reply_markup"]["inline_keyboard"]]
+    keyboard = [
+        [(b["text"], b["callback_data"]) for b in row]
+        for row in welcome["reply_markup"]["inline_keyboard"]
+    ]
     assert keyboard == [
         [("找工作", "/search_job"), ("问政策", "/ask_policy")],
         [("查补贴", "/check_eligibility"), ("附近服务站", "/find_service_station")],
@@ -58,15 +69,20 @@ async def test_start_shows_the_main_menu(fake_bot_api: FakeBotAPI) -> None:
     assert rasa.received == []  # the menu is the connector's own
 
 
-async def test_text_goes_to_rasa_and_buttons_come_back_as_a_keyboard(fake_bot_api: FakeBotAPI) -> None:
+async def test_text_goes_to_rasa_and_buttons_come_back_as_a_keyboard(
+    fake_bot_api: FakeBotAPI,
+) -> None:
     long_payload = '/inform{"city": "杭州", "district": "余杭区", "job_type": "仓库管理员"}'
     rasa = RecordingRasa(
         {
             "我想找工作": [
-                {"text": "您想在哪个城市找？", "buttons": [
-                    {"title": "杭州余杭区仓库", "payload": long_payload},
-                    {"title": "宁波", "payload": '/inform{"city": "宁波"}'},
-                ]}
+                {
+                    "text": "您想在哪个城市找？",
+                    "buttons": [
+                        {"title": "杭州余杭区仓库", "payload": long_payload},
+                        {"title": "宁波", "payload": '/inform{"city": "宁波"}'},
+                    ],
+                }
             ]
         }
     )
@@ -86,7 +102,9 @@ async def test_text_goes_to_rasa_and_buttons_come_back_as_a_keyboard(fake_bot_ap
     assert answered["callback_query_id"]
     [edit] = fake_bot_api.methods("editMessageReplyMarkup")
     assert edit["message_id"] == str(question["message_id"])
-    assert edit["reply_markup"] == {"inline_keyboard": [[{"text": "✓ 杭州余杭区仓库", "callback_data": DONE_MARK}]]}
+    assert edit["reply_markup"] == {
+        "inline_keyboard": [[{"text": "✓ 杭州余杭区仓库", "callback_data": DONE_MARK}]]
+    }
 
 
 async def test_pressing_the_marked_or_an_expired_button(fake_bot_api: FakeBotAPI) -> None:
@@ -116,7 +134,9 @@ async def test_location_becomes_a_share_location_payload(fake_bot_api: FakeBotAP
     assert rasa.received == [(str(CHAT), '/share_location{"latitude": 30.27, "longitude": 120.15}')]
 
 
-async def test_voice_without_a_model_says_so_and_does_not_call_rasa(fake_bot_api: FakeBotAPI) -> None:
+async def test_voice_without_a_model_says_so_and_does_not_call_rasa(
+    fake_bot_api: FakeBotAPI,
+) -> None:
     rasa = RecordingRasa()
     async with running_bot(fake_bot_api, mock_rasa(rasa), vosk_model_path=""):
         await fake_bot_api.send_voice(CHAT, b"OggS not really", duration=2)
@@ -184,8 +204,13 @@ async def test_unsupported_messages_and_unknown_commands(fake_bot_api: FakeBotAP
     rasa = RecordingRasa()
     async with running_bot(fake_bot_api, mock_rasa(rasa)):
         sticker = {
-            "file_id": "st1", "file_unique_id": "st1u", "width": 512, "height": 512,
-            "is_animated": False, "is_video": False, "type": "regular",
+            "file_id": "st1",
+            "file_unique_id": "st1u",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
         }
         await fake_bot_api.send_raw(CHAT, "[贴纸]", sticker=sticker)
         await fake_bot_api.send_text(CHAT, "/frobnicate")
@@ -256,7 +281,9 @@ def _free_port() -> int:
 
 async def test_webhook_mode(fake_bot_api: FakeBotAPI) -> None:
     rasa = RecordingRasa()
-    settings = make_settings(fake_bot_api, telegram_webhook_url="https://bot.example.org/telegram/hook")
+    settings = make_settings(
+        fake_bot_api, telegram_webhook_url="https://bot.example.org/telegram/hook"
+    )
     options = {**webhook_options(settings), "port": _free_port()}
     assert options["url_path"] == "telegram/hook"
     assert options["secret_token"] == webhook_secret(TOKEN) and TOKEN not in options["secret_token"]
@@ -264,7 +291,9 @@ async def test_webhook_mode(fake_bot_api: FakeBotAPI) -> None:
     update = {
         "update_id": 1,
         "message": {
-            "message_id": 1, "date": 0, "text": "你好",
+            "message_id": 1,
+            "date": 0,
+            "text": "你好",
             "chat": {"id": CHAT, "type": "private"},
             "from": {"id": CHAT, "is_bot": False, "first_name": "测试"},
         },
@@ -281,7 +310,9 @@ async def test_webhook_mode(fake_bot_api: FakeBotAPI) -> None:
                 forged = await client.post(url, json=update)
                 assert forged.status_code == 403  # no secret header: refused
                 ok = await client.post(
-                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": options["secret_token"]}
+                    url,
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": options["secret_token"]},
                 )
                 assert ok.status_code == 200
             await fake_bot_api.wait_messages(CHAT, 1)
@@ -324,3 +355,30 @@ def test_main_without_token_exits_with_a_message(
     finally:
         get_settings.cache_clear()
     assert "JOBBOT_TELEGRAM_TOKEN" in capsys.readouterr().err
+
+
+async def test_a_press_counts_even_when_telegram_refuses_the_answer(
+    fake_bot_api: FakeBotAPI,
+) -> None:
+    rasa = RecordingRasa()
+    async with running_bot(fake_bot_api, mock_rasa(rasa)):
+        await fake_bot_api.send_text(CHAT, "/start")
+        await fake_bot_api.wait_messages(CHAT, 1)
+        fake_bot_api.fail_methods["answerCallbackQuery"] = (400, "Bad Request: query is too old")
+        fake_bot_api.fail_methods["editMessageReplyMarkup"] = (
+            400,
+            "Bad Request: message can't be edited",
+        )
+        await fake_bot_api.press(CHAT, "找工作")
+        await fake_bot_api.wait_messages(CHAT, 2)
+    assert rasa.received == [(str(CHAT), "/search_job")]
+    assert fake_bot_api.texts(CHAT)[1] == "收到：/search_job"
+
+
+async def test_an_image_telegram_cannot_fetch_is_sent_as_a_link(fake_bot_api: FakeBotAPI) -> None:
+    rasa = RecordingRasa({"地图": [{"image": "https://example.org/map.png"}]})
+    fake_bot_api.fail_methods["sendPhoto"] = (400, "Bad Request: wrong file identifier/HTTP URL")
+    async with running_bot(fake_bot_api, mock_rasa(rasa)):
+        await fake_bot_api.send_text(CHAT, "地图")
+        [link] = await fake_bot_api.wait_messages(CHAT, 1)
+    assert link["text"] == "https://example.org/map.png"

@@ -23,6 +23,7 @@ from tests.telegram.fakes import FakeBotAPI, rasa_http_server, running_bot
 
 CHATS = 50
 MESSAGES = 10
+BURST = 600
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
@@ -58,15 +59,17 @@ async def _run_load(fake: FakeBotAPI, limiter: AIORateLimiter, label: str) -> di
     latencies = []
     for chat in chats:
         messages = fake.chats[chat]
-        assert [m["text"] for m in messages] == [f"echo {chat}#{seq}" for seq in range(MESSAGES)], chat
+        assert [m["text"] for m in messages] == [f"echo {chat}#{seq}" for seq in range(MESSAGES)], (
+            chat
+        )
         assert received[str(chat)] == list(range(MESSAGES))  # Rasa saw each chat in order
-        latencies += [fake.sent_at[m["message_id"]] - pushed_at[(chat, n)] for n, m in enumerate(messages)]
+        latencies += [
+            fake.sent_at[m["message_id"]] - pushed_at[(chat, n)] for n, m in enumerate(messages)
+        ]
     assert sum(len(v) for v in fake.chats.values()) == CHATS * MESSAGES  # none lost, none extra
 
     sends = sorted(fake.sent_at.values())
-    busiest_second = max(
-        sum(1 for t in sends if s <= t < s + 1.0) for s in sends
-    )
+    busiest_second = max(sum(1 for t in sends if s <= t < s + 1.0) for s in sends)
     result = {
         "label": label,
         "chats": CHATS,
@@ -79,7 +82,9 @@ async def _run_load(fake: FakeBotAPI, limiter: AIORateLimiter, label: str) -> di
     }
     print(f"\n[telegram load] {json.dumps(result, ensure_ascii=False)}")
     REPORTS.mkdir(exist_ok=True)
-    (REPORTS / f"telegram_load_{label}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    (REPORTS / f"telegram_load_{label}.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2)
+    )
     return result
 
 
@@ -100,3 +105,36 @@ async def test_load_50_chats_within_telegram_limits(fake_bot_api: FakeBotAPI) ->
     result = await _run_load(fake_bot_api, AIORateLimiter(), "telegram_limits")
     assert result["busiest_second_sends"] <= 63  # a few ms of HTTP jitter shift arrivals
     assert result["seconds"] >= (CHATS * MESSAGES - 30) / 30 - 0.5
+
+
+@pytest.mark.slow
+async def test_a_burst_in_one_chat_does_not_stall_the_others(fake_bot_api: FakeBotAPI) -> None:
+    """600 queued updates of one chat wait for its lock; another chat is still answered at once.
+
+    Waiting updates hold one of the Application's concurrency slots each, so with PTB's default
+    of 256 the other chat would wait behind ~350 of the burst.
+    """
+
+    async def slow_echo(body: dict[str, Any]) -> list[dict[str, Any]]:
+        await asyncio.sleep(0.005)
+        return [{"text": f"echo {body['message']}"}]
+
+    spammer, other = 9_100_000, 9_100_001
+    async with (
+        rasa_http_server(slow_echo) as rasa_url,
+        httpx.AsyncClient(base_url=rasa_url, timeout=30) as http,
+        running_bot(
+            fake_bot_api, RasaClient(http), rate_limiter=AIORateLimiter(overall_max_rate=0)
+        ),
+    ):
+        for n in range(BURST):
+            await fake_bot_api.send_text(spammer, f"刷屏 {n}")
+        # Wait until the whole burst has been fetched and is queued behind the chat's lock.
+        await fake_bot_api.wait_for(lambda: not fake_bot_api.updates, 60)
+        await fake_bot_api.wait_for(lambda: len(fake_bot_api.chats.get(spammer, [])) >= 5, 30)
+        await fake_bot_api.send_text(other, "你好")
+        await fake_bot_api.wait_messages(other, 1, timeout=30)
+        spam_done_when_other_answered = len(fake_bot_api.chats[spammer])
+        await fake_bot_api.wait_messages(spammer, BURST, timeout=240)
+    assert spam_done_when_other_answered < 200, spam_done_when_other_answered
+    assert fake_bot_api.texts(spammer) == [f"echo 刷屏 {n}" for n in range(BURST)]

@@ -83,14 +83,20 @@ def test_short_payloads_travel_in_callback_data_long_ones_by_key() -> None:
 def test_payload_map_forgets_oldest_keys_per_chat() -> None:
     payloads = CallbackPayloads(per_chat=3)
     keys = [payloads.callback_data(7, "长" * 30 + str(i)) for i in range(5)]
-    assert [payloads.resolve(7, k) for k in keys] == [None, None] + ["长" * 30 + str(i) for i in (2, 3, 4)]
+    assert [payloads.resolve(7, k) for k in keys] == [None, None] + [
+        "长" * 30 + str(i) for i in (2, 3, 4)
+    ]
 
 
 def test_keyboard_layout_and_url_buttons() -> None:
     payloads = CallbackPayloads()
     markup = build_keyboard(
         5,
-        [Button("找工作", "/search_job"), Button("问政策", "/ask_policy"), Button("官网", "https://www.mohrss.gov.cn")],
+        [
+            Button("找工作", "/search_job"),
+            Button("问政策", "/ask_policy"),
+            Button("官网", "https://www.mohrss.gov.cn"),
+        ],
         payloads,
     )
     assert markup is not None
@@ -103,10 +109,14 @@ def test_keyboard_layout_and_url_buttons() -> None:
 
 
 def test_mark_pressed_leaves_one_inert_button() -> None:
-    markup = build_keyboard(1, [Button("是", "/affirm"), Button("不是", "/deny")], CallbackPayloads())
+    markup = build_keyboard(
+        1, [Button("是", "/affirm"), Button("不是", "/deny")], CallbackPayloads()
+    )
     marked = mark_pressed(markup, "/deny")
     assert marked is not None
-    assert [[(b.text, b.callback_data) for b in r] for r in marked.inline_keyboard] == [[("✓ 不是", DONE_MARK)]]
+    assert [[(b.text, b.callback_data) for b in r] for r in marked.inline_keyboard] == [
+        [("✓ 不是", DONE_MARK)]
+    ]
     assert mark_pressed(markup, "/other") is None
 
 
@@ -128,7 +138,9 @@ def _jobs(page: int, total: int, n: int = 2, relaxed: list[str] | None = None) -
 
 
 def test_jobs_render_as_compact_cards_with_a_more_button() -> None:
-    [out] = render_message(3, BotMessage(text="为您找到这些岗位：", custom=_jobs(1, 5)), CallbackPayloads())
+    [out] = render_message(
+        3, BotMessage(text="为您找到这些岗位：", custom=_jobs(1, 5)), CallbackPayloads()
+    )
     assert out.text.startswith("为您找到这些岗位：\n\n共 5 个岗位：\n1. 仓库分拣员0｜某物流公司\n")
     assert "杭州 余杭区｜5000-7000元/月｜全职｜包住·五险" in out.text
     assert out.keyboard is not None
@@ -184,20 +196,35 @@ def test_stations_and_handoff() -> None:
         "📍 附近的服务站：\n1. 余杭区就业服务站（约 1.2 公里）\n   地址：临平大道 1 号\n"
         "   时间：9:00-17:00\n   服务：求职登记、零工对接"
     )
-    handoff = {"type": "handoff", "ticket_id": "T-20260101-0007", "office_hours": "工作日 9:00-17:00"}
+    handoff = {
+        "type": "handoff",
+        "ticket_id": "T-20260101-0007",
+        "office_hours": "工作日 9:00-17:00",
+    }
     [out] = render_message(1, BotMessage(text="已为您转人工。", custom=handoff), CallbackPayloads())
-    assert out.text == "已为您转人工。\n\n🧑‍💼 工单号：T-20260101-0007｜人工服务时间：工作日 9:00-17:00"
+    assert (
+        out.text
+        == "已为您转人工。\n\n🧑‍💼 工单号：T-20260101-0007｜人工服务时间：工作日 9:00-17:00"
+    )
 
 
 def test_unknown_custom_and_image_messages() -> None:
     assert render_message(1, BotMessage(custom={"type": "confetti"}), CallbackPayloads()) == []
     out = render_message(
-        1, BotMessage(text="扫码关注", image="https://example.org/qr.png", buttons=(Button("好", "/affirm"),)),
+        1,
+        BotMessage(
+            text="扫码关注", image="https://example.org/qr.png", buttons=(Button("好", "/affirm"),)
+        ),
         CallbackPayloads(),
     )
-    assert [(o.text, o.photo) for o in out] == [("扫码关注", ""), ("", "https://example.org/qr.png")]
+    assert [(o.text, o.photo) for o in out] == [
+        ("扫码关注", ""),
+        ("", "https://example.org/qr.png"),
+    ]
     assert out[0].keyboard is None and out[1].keyboard is not None
-    [only_buttons] = render_message(1, BotMessage(buttons=(Button("好", "/affirm"),)), CallbackPayloads())
+    [only_buttons] = render_message(
+        1, BotMessage(buttons=(Button("好", "/affirm"),)), CallbackPayloads()
+    )
     assert only_buttons.text == "请选择：" and only_buttons.keyboard is not None
 
 
@@ -210,21 +237,56 @@ def test_custom_payloads_do_not_repeat_what_the_action_text_said() -> None:
     assert out[0].keyboard is not None
     assert out[0].keyboard.inline_keyboard[0][0].callback_data == "/more_results"
 
-    stations = {"type": "stations", "items": [{"name": "余杭区就业服务站", "address": "临平大道 1 号"}]}
-    out = render_messages(4, [BotMessage(text="1. 余杭区就业服务站（约1.2公里）"), BotMessage(custom=stations)], payloads)
+    stations = {
+        "type": "stations",
+        "items": [{"name": "余杭区就业服务站", "address": "临平大道 1 号"}],
+    }
+    out = render_messages(
+        4,
+        [BotMessage(text="1. 余杭区就业服务站（约1.2公里）"), BotMessage(custom=stations)],
+        payloads,
+    )
     assert [o.text for o in out] == ["1. 余杭区就业服务站（约1.2公里）"]
 
     handoff = {"type": "handoff", "ticket_id": "T-1", "office_hours": "工作日 9:00-17:00"}
     said = "已为您登记人工服务，工单号：T-1。\n人工服务时间：工作日 9:00-17:00。"
-    assert [o.text for o in render_messages(4, [BotMessage(text=said), BotMessage(custom=handoff)], payloads)] == [said]
+    assert [
+        o.text
+        for o in render_messages(4, [BotMessage(text=said), BotMessage(custom=handoff)], payloads)
+    ] == [said]
 
-    policy = {"type": "policy_answer", "citations": [{"document": "失业保险条例", "article": "第十四条"}],
-              "region": "全国", "effective": "1999-01-22"}
+    policy = {
+        "type": "policy_answer",
+        "citations": [{"document": "失业保险条例", "article": "第十四条"}],
+        "region": "全国",
+        "effective": "1999-01-22",
+    }
     answer = "可以领取。（《失业保险条例》第十四条）"
     out = render_messages(4, [BotMessage(text=answer), BotMessage(custom=policy)], payloads)
     assert [o.text for o in out] == [answer, "📖 适用地区：全国｜施行日期：1999-01-22"]
 
 
 def test_explicit_has_more_wins() -> None:
-    [out] = render_message(3, BotMessage(custom={**_jobs(1, 5), "has_more": False}), CallbackPayloads())
+    [out] = render_message(
+        3, BotMessage(custom={**_jobs(1, 5), "has_more": False}), CallbackPayloads()
+    )
     assert out.keyboard is None
+
+
+def test_related_questions_already_offered_as_buttons_are_not_repeated() -> None:
+    question = "失业保险金能领多久？"
+    answer = BotMessage(
+        text="可以领取。\n依据：《失业保险条例》第十四条（全国，1999-01-22起施行）",
+        buttons=(Button("领多久", question),),
+    )
+    custom = {
+        "type": "policy_answer",
+        "citations": [{"document": "失业保险条例", "article": "第十四条"}],
+        "region": "全国",
+        "effective": "1999-01-22",
+        "related": [question],
+    }
+    out = render_messages(4, [answer, BotMessage(custom=custom)], CallbackPayloads())
+    assert [o.text for o in out] == [answer.text]  # nothing said twice
+    assert out[0].keyboard is not None
+    assert [b.text for row in out[0].keyboard.inline_keyboard for b in row] == ["领多久"]
