@@ -5,6 +5,8 @@ RASA := .venv-rasa/bin/rasa
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export OMP_WAIT_POLICY := PASSIVE
+export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help setup build knowledge model models run chat test test-quick rasa-validate rasa-test eval bench lint format clean

@@ -42,7 +42,8 @@ def pick(slot_value: Any, tracker: Tracker) -> str | None:
     values = _values(slot_value)
     denied = negated(tracker)
     kept = [v for v in values if v.rstrip("市") not in denied]
-    return (kept or values or [None])[-1]
+    chosen = kept or values
+    return chosen[-1] if chosen else None
 
 
 def is_voice(tracker: Tracker) -> bool:

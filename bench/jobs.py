@@ -30,9 +30,37 @@ from knowledge.jobs.generator import PROFILES, generate_into
 from knowledge.logs import setup_logging
 from knowledge.settings import get_settings
 
-PHRASES = ("{t}", "找{t}的活", "{t} 包吃住", "{t} 无经验可", "{t} 五险一金", "附近的{t}工作", "{t} 退役军人优先")
-CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "苏州", "重庆", "西安", "长沙", "郑州",
-          "天津", "宁波", "合肥", "青岛", "东莞", "厦门", "昆明")
+PHRASES = (
+    "{t}",
+    "找{t}的活",
+    "{t} 包吃住",
+    "{t} 无经验可",
+    "{t} 五险一金",
+    "附近的{t}工作",
+    "{t} 退役军人优先",
+)
+CITIES = (
+    "北京",
+    "上海",
+    "广州",
+    "深圳",
+    "杭州",
+    "成都",
+    "武汉",
+    "南京",
+    "苏州",
+    "重庆",
+    "西安",
+    "长沙",
+    "郑州",
+    "天津",
+    "宁波",
+    "合肥",
+    "青岛",
+    "东莞",
+    "厦门",
+    "昆明",
+)
 
 
 def make_queries(n: int, seed: int = 99) -> list[JobQuery]:
@@ -45,19 +73,31 @@ def make_queries(n: int, seed: int = 99) -> list[JobQuery]:
         city = rng.choice(CITIES)
         job_type = rng.choice(types)
         districts = gazetteer.districts.get(city, ())
-        queries.append(JobQuery(
-            city=city,
-            district=rng.choice(districts) if districts and rng.random() < 0.3 else None,
-            job_types=(job_type,),
-            min_monthly_salary=rng.choice((3000, 4000, 5000, 6000, 8000)) if rng.random() < 0.3 else None,
-            employment_type=rng.choice(("全职", "兼职", "日结", "小时工")) if rng.random() < 0.2 else None,
-            text=rng.choice(PHRASES).format(t=job_type),
-        ))
+        queries.append(
+            JobQuery(
+                city=city,
+                district=rng.choice(districts) if districts and rng.random() < 0.3 else None,
+                job_types=(job_type,),
+                min_monthly_salary=rng.choice((3000, 4000, 5000, 6000, 8000))
+                if rng.random() < 0.3
+                else None,
+                employment_type=rng.choice(("全职", "兼职", "日结", "小时工"))
+                if rng.random() < 0.2
+                else None,
+                text=rng.choice(PHRASES).format(t=job_type),
+            )
+        )
     return queries
 
 
-def bench_size(size: int, embedder: Any, queries: list[JobQuery], workdir: Path, index_dir: Path,
-               nprobes: list[int]) -> dict[str, Any]:
+def bench_size(
+    size: int,
+    embedder: Any,
+    queries: list[JobQuery],
+    workdir: Path,
+    index_dir: Path,
+    nprobes: list[int],
+) -> dict[str, Any]:
     db = workdir / f"jobs_{size}.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -140,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="20000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--nprobe", default="1,2,4,8")
-    parser.add_argument("--embedder", default=None, help="embedding model (default: settings.embedding_model)")
+    parser.add_argument(
+        "--embedder", default=None, help="embedding model (default: settings.embedding_model)"
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     setup_logging("WARNING")
@@ -158,36 +200,59 @@ def main(argv: list[str] | None = None) -> int:
         encode_times.append(time.perf_counter() - t0)
     workdir = settings.data_dir / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
-    rows = [bench_size(int(s), embedder, queries, workdir, Path(settings.jobs_index_dir),
-                       [int(n) for n in args.nprobe.split(",")])
-            for s in args.sizes.split(",")]
+    rows = [
+        bench_size(
+            int(s),
+            embedder,
+            queries,
+            workdir,
+            Path(settings.jobs_index_dir),
+            [int(n) for n in args.nprobe.split(",")],
+        )
+        for s in args.sizes.split(",")
+    ]
     table = []
     for r in rows:
         best = next((n for n, v in sorted(r["recall_at_10_by_nprobe"].items()) if v >= 0.95), None)
-        table.append({
-            "postings": f"{r['postings']:,}",
-            "texts": r["distinct_texts"],
-            "build s (gen+insert / load+encode+ivf)": f"{r['generate_insert_s']} / {r['load_encode_index_s']}",
-            "exact p50/p95 ms": f"{r['exact']['p50_ms']} / {r['exact']['p95_ms']}",
-            "ivf p50/p95 ms": f"{r['approx']['p50_ms']} / {r['approx']['p95_ms']}",
-            "recall@10 by nprobe": " ".join(f"{n}:{v}" for n, v in r["recall_at_10_by_nprobe"].items()),
-            "nprobe≥0.95": best,
-            "index MB (cols+vec)": f"{r['index_columns_mb']}+{r['vectors_mb']}",
-            "RSS Δ/now MB": f"{r['rss_delta_mb']} / {r['rss_mb']}",
-        })
+        table.append(
+            {
+                "postings": f"{r['postings']:,}",
+                "texts": r["distinct_texts"],
+                "build s (gen+insert / load+encode+ivf)": f"{r['generate_insert_s']} / {r['load_encode_index_s']}",
+                "exact p50/p95 ms": f"{r['exact']['p50_ms']} / {r['exact']['p95_ms']}",
+                "ivf p50/p95 ms": f"{r['approx']['p50_ms']} / {r['approx']['p95_ms']}",
+                "recall@10 by nprobe": " ".join(
+                    f"{n}:{v}" for n, v in r["recall_at_10_by_nprobe"].items()
+                ),
+                "nprobe≥0.95": best,
+                "index MB (cols+vec)": f"{r['index_columns_mb']}+{r['vectors_mb']}",
+                "RSS Δ/now MB": f"{r['rss_delta_mb']} / {r['rss_mb']}",
+            }
+        )
     print_table("Job search: filtered semantic search (query vectors precomputed)", table)
     encode = percentiles_ms(encode_times)
-    print(f"query encoding ({embedder.name}): p50 {encode['p50_ms']} ms, p95 {encode['p95_ms']} ms "
-          f"(model load {model_load_s:.1f} s); peak RSS {peak_rss_mb()} MB")
-    path = write_report("jobs_bench", {
-        "embedder": embedder.name, "dim": embedder.dim, "model_load_s": round(model_load_s, 1),
-        "query_encoding": encode, "queries": args.queries, "sizes": rows, "peak_rss_mb": peak_rss_mb(),
-        "target": "p95 < 50 ms at 1,000,000 postings; approximate recall@10 vs exact ≥ 0.95",
-    })
+    print(
+        f"query encoding ({embedder.name}): p50 {encode['p50_ms']} ms, p95 {encode['p95_ms']} ms "
+        f"(model load {model_load_s:.1f} s); peak RSS {peak_rss_mb()} MB"
+    )
+    path = write_report(
+        "jobs_bench",
+        {
+            "embedder": embedder.name,
+            "dim": embedder.dim,
+            "model_load_s": round(model_load_s, 1),
+            "query_encoding": encode,
+            "queries": args.queries,
+            "sizes": rows,
+            "peak_rss_mb": peak_rss_mb(),
+            "target": "p95 < 50 ms at 1,000,000 postings; approximate recall@10 vs exact ≥ 0.95",
+        },
+    )
     print(f"report: {path}")
     at_1m = [r for r in rows if r["postings"] >= 1_000_000]
     ok = all(r["exact"]["p95_ms"] < 50 for r in at_1m) and all(
-        max(r["recall_at_10_by_nprobe"].values()) >= 0.95 for r in rows)
+        max(r["recall_at_10_by_nprobe"].values()) >= 0.95 for r in rows
+    )
     return 0 if ok else 1
 
 

@@ -132,6 +132,8 @@ class ServiceStack:
             "JOBBOT_RASA_URL": self.rasa_url,
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "OMP_WAIT_POLICY": "PASSIVE",  # spin-waiting threads cost 5x latency on 2 busy cores
+            "HF_HUB_OFFLINE": "1",
             **self.extra_env,
         }
 

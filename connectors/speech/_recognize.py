@@ -163,6 +163,9 @@ def _segment(token: str, model: SpeechModel, max_len: int = 6) -> list[str] | No
     return out
 
 
+_warned: set[tuple[object, str]] = set()
+
+
 def grammar_for(model: SpeechModel, phrases: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """Vosk grammar entries for ``phrases`` and a map from normalised entry to phrase.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -143,12 +142,6 @@ class SentenceTransformerEmbedder:
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens (with specials and the prompt) the model would see for ``text``, untruncated."""
-        prompt = self._model.prompts.get(
-            self._query_prompt if is_query else self._passage_prompt or "", ""
-        )
+        prompt_name = self._query_prompt if is_query else self._passage_prompt
+        prompt = (self._model.prompts.get(prompt_name) or "") if prompt_name else ""
         return len(self._model.tokenizer(prompt + text, truncation=False)["input_ids"])
-
-
-def is_local_folder(model: str) -> bool:
-    """True when ``model`` names a local folder (as opposed to a hub model name)."""
-    return Path(model).expanduser().is_dir()

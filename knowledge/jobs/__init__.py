@@ -29,6 +29,8 @@ __all__ = [
     "UpsertStats",
     "get_gazetteer",
     "get_job_search",
+    "set_job_search",
+    "warm_up",
     "import_file",
     "parse_amount",
     "parse_salary",
@@ -53,3 +55,14 @@ def set_job_search(search: JobSearch | None) -> None:
     global _search
     with _lock:
         _search = search
+
+
+def warm_up() -> JobSearch:
+    """Load the store, vectors and embedding model now, so the first worker's search is fast.
+
+    Meant for a background thread at action-server start; safe to call more than once.
+    """
+    search = get_job_search()
+    search.refresh()
+    search.encode_query("找工作")
+    return search

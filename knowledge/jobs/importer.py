@@ -239,7 +239,7 @@ _LABELS = {
 }
 
 
-class _Defaulting(dict):  # type: ignore[type-arg]
+class _Defaulting(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -28,13 +30,23 @@ PAGE_SIZE = 5
 SALARY_RELAX = 0.9
 
 
+class TextEncoder(Protocol):
+    """What the search needs from an embedder (``knowledge.embeddings.Embedder`` fits)."""
+
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+
 class _Vocab:
     """String ↔ small-int codes, so filters compare integers."""
 
     def __init__(self) -> None:
         self.code: dict[str | None, int] = {None: 0}
 
-    def encode(self, values: list[str | None]) -> np.ndarray:
+    def encode(self, values: Sequence[str | None]) -> np.ndarray:
         code = self.code
         out = np.empty(len(values), dtype=np.int32)
         for i, value in enumerate(values):
@@ -67,7 +79,7 @@ class JobSearch:
     def __init__(
         self,
         store: JobStore,
-        embedder: object,
+        embedder: TextEncoder,
         index_dir: Path | None = None,
         approximate: bool | None = None,
     ) -> None:
@@ -85,7 +97,7 @@ class JobSearch:
 
     @classmethod
     def from_settings(
-        cls, store: JobStore | None = None, embedder: object | None = None
+        cls, store: JobStore | None = None, embedder: TextEncoder | None = None
     ) -> JobSearch:
         from knowledge.settings import get_settings
 
@@ -140,7 +152,7 @@ class JobSearch:
         log.info("job search: %d new distinct texts encoded", encoded)
 
     def _encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.encode_passages(texts)  # type: ignore[attr-defined,no-any-return]
+        return np.asarray(self.embedder.encode_passages(texts), dtype=np.float32)
 
     def _columns(self, rows: IndexRows) -> _Columns:
         v = self._vocab
@@ -251,7 +263,7 @@ class JobSearch:
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        vector = np.asarray(self.embedder.encode_queries([text]), dtype=np.float32)[0]  # type: ignore[attr-defined]
+        vector = np.asarray(self.embedder.encode_queries([text]), dtype=np.float32)[0]
         with self._lock:
             self._query_cache[text] = vector
             if len(self._query_cache) > 512:

@@ -306,8 +306,9 @@ class JobStore:
             ).first()
             if existing:
                 return self.get(int(existing[0])) or job
-            new_id = conn.execute(jobs_table.insert().values(**_row(job))).inserted_primary_key[0]
-        return replace(job, id=int(new_id))
+            key = conn.execute(jobs_table.insert().values(**_row(job))).inserted_primary_key
+            assert key is not None
+        return replace(job, id=int(key[0]))
 
     def upsert_many(self, jobs: Sequence[Job]) -> UpsertStats:
         """Insert new postings, update changed ones (same source and external id), skip the rest."""
@@ -381,6 +382,10 @@ class JobStore:
         before = conn.execute(count).scalar() or 0
         conn.exec_driver_sql(sql, batch)
         return int((conn.execute(count).scalar() or 0) - before)
+
+    def delete(self, job_id: int) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(jobs_table.delete().where(jobs_table.c.id == job_id)).rowcount)
 
     def delete_source(self, source: str) -> int:
         with self.engine.begin() as conn:

@@ -173,16 +173,17 @@ class TextVectors:
             if allowed is not None
             else None
         )
+        # faiss's generated stubs do not know the keyword constructors of its parameter classes.
         if approximate and self.ivf is not None:
-            params = (
-                faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)
+            ivf_params = (
+                faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)  # type: ignore[call-arg]
                 if selector
-                else faiss.SearchParametersIVF(nprobe=nprobe or self.nprobe)
+                else faiss.SearchParametersIVF(nprobe=nprobe or self.nprobe)  # type: ignore[call-arg]
             )
-            scores, ids = self.ivf.search(q, k, params=params)
+            scores, ids = self.ivf.search(q, k, params=ivf_params)
         else:
-            params = faiss.SearchParameters(sel=selector) if selector else None
-            scores, ids = self.flat.search(q, k, params=params)
+            flat_params = faiss.SearchParameters(sel=selector) if selector else None  # type: ignore[call-arg]
+            scores, ids = self.flat.search(q, k, params=flat_params)
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]
 
