@@ -51,12 +51,16 @@ def _payload(intent: str, entities: list[dict[str, Any]]) -> str:
     return f"/{intent}{json.dumps(values, ensure_ascii=False, separators=(',', ':'))}"
 
 
+# When NLU ranked too few offerable intents (e.g. a bare payload), fill up with the most asked.
+COMMON_REQUESTS = ("search_job", "ask_policy", "find_service_station")
+
+
 def top_intents(latest_message: dict[str, Any], n: int = 2) -> list[str]:
-    """The ``n`` best-ranked intents that can be offered as guesses."""
+    """The ``n`` best-ranked intents that can be offered as guesses, filled up with common ones."""
     ranking = latest_message.get("intent_ranking") or []
+    ranked = sorted(ranking, key=lambda r: r.get("confidence") or 0.0, reverse=True)
     names: list[str] = []
-    for item in sorted(ranking, key=lambda r: r.get("confidence") or 0.0, reverse=True):
-        name = item.get("name")
+    for name in [r.get("name") for r in ranked] + list(COMMON_REQUESTS):
         if name and name not in _NOT_OFFERED and name in INTENT_TITLES and name not in names:
             names.append(name)
         if len(names) == n:
@@ -75,9 +79,6 @@ class ActionDefaultAskAffirmation(Action):
     ) -> list[EventType]:
         latest = tracker.latest_message or {}
         guesses = top_intents(latest)
-        if not guesses:
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
         entities = latest.get("entities") or []
         buttons = [
             {"title": INTENT_TITLES[name], "payload": _payload(name, entities)} for name in guesses

@@ -46,7 +46,7 @@ def run(laws: Path, n_queries: int, sample: int, out: Path | None) -> dict[str, 
     from knowledge.documents import load_folder
     from knowledge.embeddings import get_embedder
     from knowledge.policy_corpus import load_corpus
-    from knowledge.policy_index import EmbeddingCache, PolicyIndex, passages_for, _chunk_item
+    from knowledge.policy_index import EmbeddingCache, PolicyIndex, _chunk_item, passages_for
     from knowledge.settings import get_settings
 
     rss_start = _rss_mb()

@@ -58,6 +58,26 @@ def load_lawbench(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def dev_questions(index: PolicyIndex) -> list[dict[str, Any]]:
+    """The project's own alias questions whose entry cites an indexed article (tuning set).
+
+    Each alias is asked with its own entry held out, so the router has to find the article
+    through the law text and the other entries, as it must for a new question.
+    """
+    out = []
+    for it in index.items:
+        if it.entry is None:
+            continue
+        cites = {(short_law_name(c.document), c.article) for c in it.entry.citations
+                 if index.article(c.document, c.article) is not None}
+        if not cites:
+            continue
+        for alias in it.entry.aliases:
+            out.append({"question": alias, "cites": cites, "laws": {law for law, _ in cites},
+                        "exclude": (it.key,)})
+    return out
+
+
 def recall_table(index: PolicyIndex, questions: Sequence[dict[str, Any]], method: str,
                  fusion: FusionConfig) -> dict[str, Any]:
     kmax = max(KS)
@@ -66,7 +86,8 @@ def recall_table(index: PolicyIndex, questions: Sequence[dict[str, Any]], method
     times: list[float] = []
     for q in questions:
         t0 = time.perf_counter()
-        hits = index.search(q["question"], k=kmax, kinds=LAW_KINDS, method=method, fusion=fusion)  # type: ignore[arg-type]
+        hits = index.search(q["question"], k=kmax, kinds=LAW_KINDS, method=method,  # type: ignore[arg-type]
+                            fusion=fusion, exclude=q.get("exclude", ()))
         times.append(time.perf_counter() - t0)
         arts = [(h.item.law, h.item.chunk.article_label if h.item.chunk else "") for h in hits]
         laws = [h.item.law for h in hits]
@@ -84,7 +105,7 @@ def recall_table(index: PolicyIndex, questions: Sequence[dict[str, Any]], method
     }
 
 
-def mrr_legalqa(path: Path, embedder: Any) -> dict[str, float]:
+def mrr_legalqa(path: Path, embedder: Any, cache: EmbeddingCache | None = None) -> dict[str, float]:
     """Rank each question's candidate answers; MRR of the first correct one per method."""
     from rank_bm25 import BM25Okapi
 
@@ -97,7 +118,7 @@ def mrr_legalqa(path: Path, embedder: Any) -> dict[str, float]:
         query = f"{r.get('subject', '')} {r.get('body', '')}".strip()
         answers = [c["answer"] for c in cands]
         qv = embedder.encode_queries([query])[0]
-        pv = embedder.encode_passages(answers)
+        pv = cache.encode_passages(embedder, answers) if cache else embedder.encode_passages(answers)
         dense = pv @ qv
         toks = [tokenize(a) or ["_"] for a in answers]
         bm = np.asarray(BM25Okapi(toks).get_scores(tokenize(query)), dtype=np.float32)
@@ -132,21 +153,29 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
     answerable = [q for q in questions if q["laws"] & indexed_laws]
 
     plain = replace(DEFAULT_FUSION, method="rrf", expand_queries=False, law_route_weight=0.0,
-                    entry_route_weight=0.0, law_context_weight=0.0, local_penalty=0.0)
-    plain_text = replace(plain, method="weighted")
+                    entry_route_weight=0.0, law_context_weight=0.0, local_penalty=0.0,
+                    diversify_laws=1)
+    d = DEFAULT_FUSION
     configs: list[tuple[str, str, FusionConfig]] = [
-        ("bm25", "bm25", DEFAULT_FUSION),
-        ("dense", "dense", DEFAULT_FUSION),
-        ("hybrid", "hybrid", DEFAULT_FUSION),
-        ("bm25 (plain)", "bm25", plain),
-        ("dense (plain)", "dense", plain),
+        ("bm25", "bm25", d),
+        ("dense", "dense", d),
+        ("hybrid", "hybrid", d),
+        ("bm25 (plain: no expansion)", "bm25", plain),
+        ("dense (plain: no expansion)", "dense", plain),
         ("hybrid (plain RRF)", "hybrid", plain),
-        ("hybrid (weighted, no routing)", "hybrid", plain_text),
-        ("hybrid (RRF + expansion + routing)", "hybrid", replace(DEFAULT_FUSION, method="rrf")),
+        ("hybrid − law diversification", "hybrid", replace(d, diversify_laws=1)),
+        ("hybrid − law routing (hints, entries)", "hybrid", replace(d, law_route_weight=0.0)),
+        ("hybrid − article routing (entries)", "hybrid", replace(d, entry_route_weight=0.0)),
+        ("hybrid − law context", "hybrid", replace(d, law_context_weight=0.0)),
+        ("hybrid − query expansion", "hybrid", replace(d, expand_queries=False)),
+        ("hybrid with RRF instead of weighted", "hybrid", replace(d, method="rrf")),
     ]
     results: dict[str, Any] = {}
     for name, method, cfg in configs:
         results[name] = recall_table(index, answerable, method, cfg)
+    dev = dev_questions(index)
+    dev_results = {name: recall_table(index, dev, method, cfg)
+                   for name, method, cfg in configs[:3]}
     report = {
         "model": embedder.name,
         "dim": embedder.dim,
@@ -154,8 +183,9 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
         "law_chunks": len(chunks),
         "index_build_s": round(build_s, 2),
         "lawbench": {"questions": len(questions), "answerable": len(answerable), "methods": results},
+        "dev_own_aliases": {"questions": len(dev), "methods": dev_results},
         "fusion": asdict(DEFAULT_FUSION),
-        "legalqa_mrr": mrr_legalqa(legalqa, embedder) if legalqa.is_file() else None,
+        "legalqa_mrr": mrr_legalqa(legalqa, embedder, cache) if legalqa.is_file() else None,
     }
     _print(report)
     if out is not None:
@@ -170,13 +200,19 @@ def _print(report: dict[str, Any]) -> None:
     print(f"\nLawBench labour QA: {lb['answerable']}/{lb['questions']} questions cite an indexed law; "
           f"model {report['model']}, {report['law_chunks']} law chunks, "
           f"{report['corpus_entries']} corpus entries")
-    head = f"{'method':38} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | p50 ms"
+    head = f"{'method':40} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | p50 ms"
     print(head)
     print("-" * len(head))
     for name, r in lb["methods"].items():
         a, law = r["article"], r["law"]
-        print(f"{name:38} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
+        print(f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
               f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} | {r['query_ms_p50']}")
+    dev = report["dev_own_aliases"]
+    print(f"\nTuning set: the corpus' own alias questions, entry held out (n={dev['questions']})")
+    for name, r in dev["methods"].items():
+        a, law = r["article"], r["law"]
+        print(f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
+              f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} |")
     if report.get("legalqa_mrr"):
         m = report["legalqa_mrr"]
         print(f"\nLegalQA answer ranking MRR (n={m['n']}): bm25 {m['bm25']:.3f}  "

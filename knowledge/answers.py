@@ -22,6 +22,8 @@ MAX_QUESTION_CHARS = 300
 EXCERPT_CHARS = 160
 SHORT_EXCERPT_CHARS = 60
 HANDOFF_PAYLOAD = "/human_handoff"
+#: Confidence a law excerpt gives up against a corpus entry (entries read better).
+DOCUMENT_MARGIN = 0.1
 
 AnswerKind = Literal["entry", "article", "section", "unsure", "invalid"]
 
@@ -259,18 +261,25 @@ def answer_question(question: str | None, index: PolicyIndex, *, audience: str |
         from knowledge.settings import get_settings
 
         threshold = get_settings().policy_score_threshold
-    hits = index.search(q, k=8, audience=audience, region=region)
-    if not hits:
+    # Corpus entries first: they are written for people and carry a short version. Law
+    # articles answer when no entry is close enough.
+    entry_hits = index.search(q, k=6, audience=audience, region=region, kinds=("entry",))
+    doc_hits = index.search(q, k=6, audience=audience, region=region,
+                            kinds=("article", "section"))
+    candidates: list[tuple[float, SearchHit]] = []
+    if entry_hits:
+        candidates.append((confidence(entry_hits[0], q, index), entry_hits[0]))
+    if doc_hits:
+        # A law excerpt must be clearly better than the best entry to be preferred.
+        candidates.append((confidence(doc_hits[0], q, index) - DOCUMENT_MARGIN, doc_hits[0]))
+    if not candidates:
         return _unsure([], 0.0)
-    top = hits[0]
-    # A corpus entry close behind a law article answers better: it is written for people.
-    entry_hits = [h for h in hits[:4] if h.item.entry is not None]
-    if top.item.entry is None and entry_hits and entry_hits[0].score >= top.score * 0.9:
-        top = entry_hits[0]
-    conf = confidence(top, q, index)
+    conf, top = max(candidates, key=lambda c: c[0])
+    conf = max(conf, 0.0)
+    hits = entry_hits + doc_hits
     others = [h for h in hits if h.item.key != top.item.key]
     if conf < threshold:
         return _unsure(hits, conf)
     if top.item.entry is not None:
-        return _entry_answer(index, top, others, conf)
+        return _entry_answer(index, top, entry_hits[1:], conf)
     return _chunk_answer(index, top, others, conf)

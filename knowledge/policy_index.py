@@ -15,13 +15,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,6 +161,11 @@ class FusionConfig:
     law_context_weight: float = 0.2
     #: Local documents score lower unless the question or filter names their region.
     local_penalty: float = 0.1
+    #: How many best-matching corpus entries route to the laws and articles they cite.
+    route_entries: int = 3
+    #: The first ``diversify_window`` hits span at least ``diversify_laws`` laws (1: off).
+    diversify_laws: int = 3
+    diversify_window: int = 5
 
 
 DEFAULT_FUSION = FusionConfig()
@@ -325,6 +329,15 @@ class PolicyIndex:
         self._bm25 = BM25Okapi([t or ["_"] for t in self._bm25_tokens]) if self.items else None
         self._lock = threading.Lock()
         self._law_of = [i.law for i in self.items]
+        self._laws = sorted(set(self._law_of))
+        self._law_id = {law: n for n, law in enumerate(self._laws)}
+        self._law_idx = np.array([self._law_id[x] for x in self._law_of], dtype=np.int64)
+        self._kind_arr = np.array([i.kind for i in self.items], dtype=object)
+        self._audience_arr = np.array([i.audience for i in self.items], dtype=object)
+        self._region_arr = np.array([i.region for i in self.items], dtype=object)
+        self._chunk_mask = np.array([i.chunk is not None for i in self.items], dtype=bool)
+        self._entry_idx = np.flatnonzero(~self._chunk_mask) if self.items else np.zeros(0, np.int64)
+        self._qcache: dict[str, np.ndarray] = {}
         self._by_key = {it.key: n for n, it in enumerate(self.items)}
         self._article_key: dict[tuple[str, str], int] = {}
         for n, it in enumerate(self.items):
@@ -521,10 +534,37 @@ class PolicyIndex:
             return np.zeros(len(self.items), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(list(tokens)), dtype=np.float32)
 
+    def _query_vector(self, text: str) -> np.ndarray:
+        vec = self._qcache.get(text)
+        if vec is None:
+            vec = self.embedder.encode_queries([text])[0]
+            with self._lock:
+                if len(self._qcache) >= 512:
+                    self._qcache.pop(next(iter(self._qcache)))
+                self._qcache[text] = vec
+        return vec
+
+    def _mask(self, region: str | None, audience: str | None,
+              kinds: Iterable[str] | None) -> np.ndarray:
+        mask = np.ones(len(self.items), dtype=bool)
+        if kinds is not None:
+            mask &= np.isin(self._kind_arr, list(kinds))
+        if audience not in (None, "both"):
+            mask &= np.isin(self._audience_arr, ["both", audience])
+        if region is not None:
+            want = normalize_region(region)
+            if want == NATIONAL:
+                mask &= self._region_arr == NATIONAL
+            else:
+                mask &= np.array([_region_ok(it, want) for it in self.items], dtype=bool) \
+                    if len(self.items) else mask
+        return mask
+
     def search(self, query: str, k: int = 5, *, region: str | None = None,
                audience: str | None = None, kinds: Iterable[str] | None = None,
                method: Literal["hybrid", "dense", "bm25"] = "hybrid",
-               fusion: FusionConfig = DEFAULT_FUSION) -> list[SearchHit]:
+               fusion: FusionConfig = DEFAULT_FUSION,
+               exclude: Iterable[str] = ()) -> list[SearchHit]:
         """Rank items for ``query``.
 
         Args:
@@ -535,6 +575,8 @@ class PolicyIndex:
             audience: ``worker`` or ``employer`` keeps that audience and ``both``.
             kinds: restrict to ``entry``, ``article`` and/or ``section``.
             method: ``hybrid`` (fused), or ``dense`` / ``bm25`` alone (for evaluation).
+            fusion: how the evidence is combined (default: the measured best).
+            exclude: item keys to leave out entirely (held-out evaluation).
         """
         query = (query or "").strip()
         if not query or not self.items:
@@ -544,20 +586,18 @@ class PolicyIndex:
         dense = np.full(n, -1.0, dtype=np.float32)
         bm25 = np.zeros(n, dtype=np.float32)
         if method in ("hybrid", "dense"):
-            qv = self.embedder.encode_queries([text])[0]
-            dense = self.dense_scores(qv)
+            dense = self.dense_scores(self._query_vector(text))
         if method in ("hybrid", "bm25"):
             bm25 = self.bm25_scores(tokenize(text))
         bm_max = float(bm25.max()) if n else 0.0
         bm_norm = bm25 / bm_max if bm_max > 0 else bm25
-
-        mask = np.ones(n, dtype=bool)
-        kind_set = set(kinds) if kinds is not None else None
-        for i, it in enumerate(self.items):
-            if (kind_set is not None and it.kind not in kind_set) or not _region_ok(it, region) \
-                    or not _audience_ok(it, audience):
-                mask[i] = False
-
+        mask = self._mask(region, audience, kinds)
+        for key in exclude:
+            if key in self._by_key:
+                # Held out: invisible to ranking and to the routing that reads entries.
+                dense[self._by_key[key]] = -1.0
+                bm_norm[self._by_key[key]] = 0.0
+                mask[self._by_key[key]] = False
         if method == "dense":
             fused = dense.copy()
         elif method == "bm25":
@@ -565,11 +605,13 @@ class PolicyIndex:
         else:
             fused = self._fuse(query, dense, bm_norm, mask, region, fusion)
         fused = np.where(mask, fused, -np.inf)
-        order = np.argsort(-fused, kind="stable")[:k]
+        order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
+        if method == "hybrid" and fusion.diversify_laws > 1:
+            order = _diversify(order, self._law_of, fusion.diversify_window, fusion.diversify_laws)
         return [
             SearchHit(item=self.items[i], score=float(fused[i]), dense=float(dense[i]),
                       bm25=float(bm_norm[i]), rank=r + 1)
-            for r, i in enumerate(order) if np.isfinite(fused[i])
+            for r, i in enumerate(order[:k])
         ]
 
     def _fuse(self, query: str, dense: np.ndarray, bm_norm: np.ndarray, mask: np.ndarray,
@@ -581,60 +623,80 @@ class PolicyIndex:
                 ranks = np.empty(n, dtype=np.float32)
                 ranks[np.argsort(-scores, kind="stable")] = np.arange(1, n + 1)
                 fused += 1.0 / (cfg.rrf_k + ranks)
-            # Scale to about [0, 1] so the priors below have the same meaning for both methods.
+            # Scale to about [0, 1] so the priors below mean the same for both methods.
             fused = fused / (2.0 / (cfg.rrf_k + 1))
         else:
             valid = dense[mask] if mask.any() else dense
-            lo, hi = float(np.percentile(valid, 50)) if valid.size else 0.0, float(valid.max()) if valid.size else 1.0
-            # Cosines of E5 crowd into a narrow band; stretch the upper half to [0, 1].
+            lo = float(np.percentile(valid, 50)) if valid.size else 0.0
+            hi = float(valid.max()) if valid.size else 1.0
+            # E5 cosines crowd into a narrow band; stretch the upper half to [0, 1].
             dn = np.clip((dense - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(dense)
             fused = cfg.dense_weight * dn + cfg.bm25_weight * bm_norm
-
         fused = fused.astype(np.float32)
-        # Local documents: lower unless the question or the filter names their region.
+
+        # Local documents rank lower unless the question or the filter names their region.
         if cfg.local_penalty:
             want = normalize_region(region) if region else ""
-            for i, it in enumerate(self.items):
-                if it.region != NATIONAL and it.region != want and not _mentions_region(query, it.region):
-                    fused[i] -= cfg.local_penalty
+            local = (self._region_arr != NATIONAL) & (self._region_arr != want)
+            if local.any():
+                named = np.array([_mentions_region(query, r) for r in self._region_arr], dtype=bool)
+                fused[local & ~named] -= cfg.local_penalty
 
-        # Law-level routing: hinted laws, laws cited by the best corpus entries, and each
-        # law's best chunk lending some of its score to the law's other articles.
-        law_bonus: dict[str, float] = {}
-        hints = self.terms.hinted_laws(query)
+        # Law-level routing: laws hinted by the question's words, laws the best-matching
+        # corpus entries cite, and each law's best chunk lending part of its score to the
+        # law's other articles. Only chunks get these; entries compete on their own text.
+        law_bonus = np.zeros(len(self._laws), dtype=np.float32)
+        hints = self.terms.hinted_laws(query) if cfg.law_route_weight else {}
         if hints:
             top = max(hints.values())
             for law, cnt in hints.items():
-                law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_route_weight * cnt / top
+                if law in self._law_id:
+                    law_bonus[self._law_id[law]] += cfg.law_route_weight * cnt / top
         article_bonus = np.zeros(n, dtype=np.float32)
-        entry_idx = [i for i, it in enumerate(self.items) if it.entry is not None]
-        if entry_idx and (cfg.entry_route_weight or cfg.law_route_weight):
-            ent_scores = fused[entry_idx]
-            best = np.argsort(-ent_scores)[:3]
-            top_score = float(ent_scores[best[0]]) if len(best) else 0.0
+        if self._entry_idx.size and (cfg.entry_route_weight or cfg.law_route_weight):
+            ent_scores = fused[self._entry_idx]
+            best = np.argsort(-ent_scores)[: cfg.route_entries]
+            top_score = float(ent_scores[best[0]])
             for b in best:
-                it = self.items[entry_idx[b]]
+                it = self.items[int(self._entry_idx[b])]
                 weight = float(ent_scores[b]) / top_score if top_score > 0 else 0.0
                 assert it.entry is not None
                 for cit in it.entry.citations:
                     law = short_law_name(cit.document)
-                    law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_route_weight * 0.5 * weight
+                    if law in self._law_id:
+                        law_bonus[self._law_id[law]] += cfg.law_route_weight * 0.5 * weight
                     target = self._article_key.get((law, cit.article.strip()))
                     if target is not None:
                         article_bonus[target] += cfg.entry_route_weight * weight
-        if cfg.law_context_weight:
-            best_of_law: dict[str, float] = {}
-            for i in np.flatnonzero(mask):
-                law = self._law_of[i]
-                if self.items[i].chunk is not None and fused[i] > best_of_law.get(law, -np.inf):
-                    best_of_law[law] = float(fused[i])
-            for law, s in best_of_law.items():
-                law_bonus[law] = law_bonus.get(law, 0.0) + cfg.law_context_weight * s
-        if law_bonus:
-            for i, it in enumerate(self.items):
-                if it.chunk is not None:
-                    fused[i] += law_bonus.get(self._law_of[i], 0.0)
-        return fused + article_bonus
+        if cfg.law_context_weight and self._chunk_mask.any():
+            candidates = mask & self._chunk_mask
+            if candidates.any():
+                best_of_law = np.full(len(self._laws), -np.inf, dtype=np.float32)
+                np.maximum.at(best_of_law, self._law_idx[candidates], fused[candidates])
+                law_bonus += cfg.law_context_weight * np.where(np.isfinite(best_of_law),
+                                                               best_of_law, 0.0)
+        fused = fused + np.where(self._chunk_mask, law_bonus[self._law_idx], 0.0)
+        return (fused + article_bonus).astype(np.float32)
+
+
+def _diversify(order: list[int], laws: Sequence[str], window: int, min_laws: int) -> list[int]:
+    """Reorder so the first ``window`` results span at least ``min_laws`` laws when possible.
+
+    The best results keep their places; only the last places of the window go to the best
+    result of a law not shown yet. One lawyer's citation is one valid answer among several,
+    so showing the next law is worth more than a fifth article of the same law.
+    """
+    head: list[int] = []
+    rest = list(order)
+    while len(head) < window and rest:
+        shown = {laws[i] for i in head}
+        if min_laws - len(shown) >= window - len(head):
+            pick = next((i for i in rest if laws[i] not in shown), rest[0])
+        else:
+            pick = rest[0]
+        head.append(pick)
+        rest.remove(pick)
+    return head + rest
 
 
 # --- Process-wide loading and the build command ----------------------------------------

@@ -20,15 +20,6 @@ from knowledge.documents import short_law_name
 
 TERMS_PATH = Path(__file__).resolve().parent / "data" / "legal_terms.yml"
 
-_STOPWORDS = frozenset(
-    """
-    的 了 是 我 你 他 她 它 我们 你们 他们 吗 呢 吧 啊 呀 哦 嘛 么 怎么 怎么办 怎样 怎么样 什么
-    如何 为什么 哪些 哪里 哪个 多少 可以 可不可以 能 能不能 会 会不会 要 需要 应该 应当 在 和 与
-    及 以及 或 或者 就 都 也 还 又 被 把 给 对 向 从 到 于 这 那 这个 那个 这样 那样 个 请问 问
-    一下 一个 有 有没有 是不是 是否 如果 但是 但 而 并 等 其 之 所 该 本 则 即 且 已 已经 现在
-    时候 自己 这种 情况 问题 法律 规定 依法 按照 根据 谁 啥 咋 咋办 嘞 哈 嗯 哎 呗 么样
-    """.split()
-)
 _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 _jieba_lock = threading.Lock()
 
@@ -39,6 +30,7 @@ class LegalTerms:
 
     rewrites: dict[str, tuple[str, ...]]
     law_hints: dict[str, tuple[str, ...]]
+    stopwords: frozenset[str] = frozenset()
 
     def expansions(self, text: str) -> list[str]:
         """Legal terms for the colloquial words found in ``text`` (longest words first)."""
@@ -76,7 +68,8 @@ def load_terms(path: Path = TERMS_PATH) -> LegalTerms:
         str(k): tuple(short_law_name(str(x)) for x in (v or []))
         for k, v in (data.get("law_hints") or {}).items()
     }
-    return LegalTerms(rewrites=rewrites, law_hints=hints)
+    stop = frozenset(str(w) for line in (data.get("stopwords") or []) for w in str(line).split())
+    return LegalTerms(rewrites=rewrites, law_hints=hints, stopwords=stop)
 
 
 @lru_cache(maxsize=1)
@@ -101,12 +94,13 @@ def _tokenizer():  # type: ignore[no-untyped-def]
 def tokenize(text: str) -> list[str]:
     """jieba tokens for BM25: punctuation and function words dropped, ASCII lower-cased."""
     tok = _tokenizer()
+    stop = load_terms().stopwords
     with _jieba_lock:  # jieba's tokenizer is not documented as thread-safe
         words = tok.lcut(text, HMM=True)
     out: list[str] = []
     for w in words:
         w = _PUNCT_RE.sub("", w).lower()
-        if w and w not in _STOPWORDS:
+        if w and w not in stop:
             out.append(w)
     return out
 

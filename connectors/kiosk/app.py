@@ -74,6 +74,8 @@ MAX_LISTEN_S = 60.0
 """Continuous listening without a usable utterance ends with a prompt, so a stuck button or a
 ten-minute stream costs at most this much decoding; later audio is dropped until the next start."""
 MAX_UTTERANCE_S = 15.0
+MIN_TURN_S = 0.4
+"""A push-to-talk turn shorter than this is a tap, not a question."""
 
 
 @dataclass
@@ -294,10 +296,14 @@ class _Connection:
             await self.start_listening()
         elif kind == "stop":
             answered = self.session.answered_in_turn
+            too_short = self.session.listened_s < MIN_TURN_S
             t = await self.stop_listening()
             if t is None:
                 return
-            if not t.text and t.reason != "max_duration":
+            if too_short and not answered:
+                # A tap, not speech: Vosk would still guess a syllable from it.
+                await self.prompt(PROMPT_NOT_HEARD)
+            elif not t.text and t.reason != "max_duration":
                 if not answered:
                     await self.prompt(PROMPT_NOT_HEARD)
             else:

@@ -179,9 +179,14 @@ def grammar_for(model: SpeechModel, phrases: Sequence[str]) -> tuple[list[str], 
         for token in phrase.split():
             pieces = _segment(token, model)
             if pieces is None:
-                logger.warning(
-                    "phrase %r left out: %r is not in the model's vocabulary", phrase, token
-                )
+                if (model.path, phrase) not in _warned:  # once per model, not every turn
+                    _warned.add((model.path, phrase))
+                    logger.warning(
+                        "phrase %r left out: %r is not in the vocabulary of %s",
+                        phrase,
+                        token,
+                        model.path.name,
+                    )
                 words = []
                 break
             words.extend(pieces)

@@ -153,7 +153,7 @@ class TextVectors:
         ivf.train(self.vectors)
         ivf.add(self.vectors)
         self.ivf = ivf
-        self.nprobe = nprobe or max(1, nlist // 8)
+        self.nprobe = nprobe or max(1, nlist // 4)
         return True
 
     # -- searching ------------------------------------------------------------------------

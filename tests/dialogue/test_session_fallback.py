@@ -74,7 +74,9 @@ RANKING = {
 
 def test_top_intents_skip_fallback_and_answers() -> None:
     assert top_intents(RANKING) == ["check_eligibility", "find_service_station"]
-    assert top_intents({"intent_ranking": []}) == []
+    assert top_intents({"intent_ranking": []}) == ["search_job", "ask_policy"]
+    only_fallback = {"intent_ranking": [{"name": "nlu_fallback"}, {"name": "ask_policy"}]}
+    assert top_intents(only_fallback) == ["ask_policy", "search_job"]
 
 
 async def test_ask_affirmation_offers_top_two_and_none_of_these() -> None:
@@ -88,11 +90,12 @@ async def test_ask_affirmation_offers_top_two_and_none_of_these() -> None:
     assert message["buttons"][2]["payload"] == "/out_of_scope"
 
 
-async def test_ask_affirmation_without_guesses_asks_to_rephrase() -> None:
+async def test_ask_affirmation_for_a_bare_payload_offers_common_requests() -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(latest_message={"intent_ranking": [{"name": "nlu_fallback", "confidence": 1.0}]})
     await ActionDefaultAskAffirmation().run(dispatcher, t, load_domain())
-    assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert titles == ["找工作", "问就业政策", "都不是"]
 
 
 async def test_default_fallback_offers_a_person() -> None:

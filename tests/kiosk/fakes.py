@@ -50,7 +50,9 @@ class FakeRasa:
         return httpx.Response(200, json=reply)
 
     def client(self) -> RasaClient:
-        http = httpx.AsyncClient(base_url="http://rasa.test", transport=httpx.MockTransport(self.handler))
+        http = httpx.AsyncClient(
+            base_url="http://rasa.test", transport=httpx.MockTransport(self.handler)
+        )
         return RasaClient(http, retries=0, backoff_s=0.01)
 
     def messages(self) -> list[str]:

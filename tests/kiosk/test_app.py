@@ -39,7 +39,10 @@ def test_page_and_assets_are_served(rasa: FakeRasa) -> None:
 
 
 def test_text_goes_to_rasa_as_voice_channel_and_reply_is_spoken(rasa: FakeRasa) -> None:
-    with TestClient(kiosk_app(rasa, tts=EspeakTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, tts=EspeakTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         ready = ws.receive_json()
         assert ready["type"] == "ready" and ready["welcome"] == WELCOME
         assert ready["voice"] is False and ready["notice"] == PROMPT_NO_VOICE
@@ -55,7 +58,10 @@ def test_text_goes_to_rasa_as_voice_channel_and_reply_is_spoken(rasa: FakeRasa) 
 
 
 def test_quick_reply_human_and_repeat(rasa: FakeRasa) -> None:
-    with TestClient(kiosk_app(rasa, tts=SilentTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, tts=SilentTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         receive_until(ws, "ready")
         ws.send_json({"type": "button", "title": "找工作", "payload": "/search_job"})
         first = receive_until(ws, "bot")
@@ -71,7 +77,10 @@ def test_quick_reply_human_and_repeat(rasa: FakeRasa) -> None:
 
 def test_rasa_down_gets_a_clear_reply(rasa: FakeRasa) -> None:
     rasa.down = True
-    with TestClient(kiosk_app(rasa, tts=SilentTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, tts=SilentTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         receive_until(ws, "ready")
         ws.send_json({"type": "text", "text": "你好"})
         bot = receive_until(ws, "bot")
@@ -108,7 +117,10 @@ def test_unused_screen_is_not_reset(rasa: FakeRasa) -> None:
 
 
 def test_garbage_from_the_page_never_breaks_the_connection(rasa: FakeRasa) -> None:
-    with TestClient(kiosk_app(rasa, tts=SilentTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, tts=SilentTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         receive_until(ws, "ready")
         ws.send_text("not json")
         assert receive_until(ws, "error")["text"] == "not JSON"

@@ -44,7 +44,9 @@ def collect(ws: Any, until: str) -> list[dict[str, Any]]:
     raise AssertionError(f"no {until!r} in {[m['type'] for m in out]}")
 
 
-def test_hands_free_speech_to_reply_and_quick_reply_by_voice(rasa: FakeRasa, model: SpeechModel) -> None:
+def test_hands_free_speech_to_reply_and_quick_reply_by_voice(
+    rasa: FakeRasa, model: SpeechModel
+) -> None:
     app = kiosk_app(rasa, speech=model, tts=EspeakTTS())
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
         assert ws.receive_json()["voice"] is True
@@ -73,7 +75,10 @@ def test_hands_free_speech_to_reply_and_quick_reply_by_voice(rasa: FakeRasa, mod
 
 
 def test_push_to_talk_release_ends_the_utterance(rasa: FakeRasa, model: SpeechModel) -> None:
-    with TestClient(kiosk_app(rasa, speech=model, tts=SilentTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, speech=model, tts=SilentTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         ws.receive_json()
         ws.send_json({"type": "start"})
         stream(ws, room(0.2) + speech_pcm("어서 오세요"))  # released right after speaking
@@ -84,14 +89,19 @@ def test_push_to_talk_release_ends_the_utterance(rasa: FakeRasa, model: SpeechMo
 
 @pytest.mark.parametrize("kind", ["silence", "room", "loud-noise"])
 def test_nothing_understood_gets_a_prompt(rasa: FakeRasa, model: SpeechModel, kind: str) -> None:
-    audio = {"silence": silence(2), "room": room(2), "loud-noise": noise(2, level=6000, seed=5)}[kind]
-    with TestClient(kiosk_app(rasa, speech=model, tts=EspeakTTS())) as client, client.websocket_connect("/ws") as ws:
+    audio = {"silence": silence(2), "room": room(2), "loud-noise": noise(2, level=6000, seed=5)}[
+        kind
+    ]
+    with (
+        TestClient(kiosk_app(rasa, speech=model, tts=EspeakTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         ws.receive_json()
         ws.send_json({"type": "start"})
         stream(ws, audio)
         ws.send_json({"type": "stop"})
-        got = collect(ws, "listening")  # listening on
-        got = collect(ws, "listening")  # listening off after stop
+        collect(ws, "listening")  # listening on
+        collect(ws, "listening")  # listening off after stop
         nxt = ws.receive_json()
         if kind == "loud-noise" and nxt["type"] in ("final", "bot"):
             # Noise may come out as words; then they must be marked or answered, never crash.
@@ -104,7 +114,10 @@ def test_nothing_understood_gets_a_prompt(rasa: FakeRasa, model: SpeechModel, ki
 
 
 def test_bad_frames_are_refused_not_buffered(rasa: FakeRasa, model: SpeechModel) -> None:
-    with TestClient(kiosk_app(rasa, speech=model, tts=SilentTTS())) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(kiosk_app(rasa, speech=model, tts=SilentTTS())) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         ws.receive_json()
         ws.send_bytes(b"\0" * (MAX_FRAME_BYTES + 2))
         assert collect(ws, "error")[-1]["text"] == "audio frame too large"

@@ -21,14 +21,18 @@ def seconds(pcm: bytes) -> float:
     return len(pcm) / (2 * SAMPLE_RATE)
 
 
-@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (16000, 1), (22050, 1), (44100, 2), (48000, 2)])
+@pytest.mark.parametrize(
+    ("rate", "channels"), [(8000, 1), (16000, 1), (22050, 1), (44100, 2), (48000, 2)]
+)
 def test_any_rate_and_layout_becomes_16k_mono(rate: int, channels: int) -> None:
     pcm = decode_audio(wav_bytes(tone(440, 1.0, rate, channels), rate, channels))
     assert seconds(pcm) == pytest.approx(1.0, abs=0.02)
     assert dominant_frequency(pcm) == pytest.approx(440, abs=3)
 
 
-@pytest.mark.parametrize(("codec", "fmt"), [("libopus", "ogg"), ("libmp3lame", "mp3"), ("flac", "flac")])
+@pytest.mark.parametrize(
+    ("codec", "fmt"), [("libopus", "ogg"), ("libmp3lame", "mp3"), ("flac", "flac")]
+)
 def test_compressed_containers(codec: str, fmt: str) -> None:
     # Telegram voice notes are OGG/Opus at 48 kHz.
     encoded = ffmpeg_convert(wav_bytes(tone(300, 1.5)), "-c:a", codec, "-ar", "48000", fmt=fmt)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.speech import PRODUCTION_MODEL, SpeechModel, SpeechUnavailable
-from connectors.speech import download_model
+from connectors.speech import PRODUCTION_MODEL, SpeechModel, SpeechUnavailable, download_model
 
 
 @pytest.mark.parametrize("path", ["", "   ", None])

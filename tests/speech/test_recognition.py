@@ -52,7 +52,10 @@ def say(lang: Language, text: str, pad_s: float = 0.3) -> bytes:
 
 def test_model_is_loaded_once_and_shared(lang: Language, model: SpeechModel) -> None:
     got: list[SpeechModel] = []
-    threads = [threading.Thread(target=lambda: got.append(SpeechModel.get(lang.model_path))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: got.append(SpeechModel.get(lang.model_path)))
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -110,8 +113,13 @@ def test_unlisted_speech_is_not_trusted(lang: Language, model: SpeechModel) -> N
         assert word in t.free_text
 
 
-@pytest.mark.parametrize(("args", "label"), [(["-ar", "8000"], "8k"), (["-ar", "48000"], "48k"), (["-ac", "2", "-ar", "44100"], "stereo")])
-def test_other_rates_and_stereo_through_decode(lang: Language, model: SpeechModel, args: list[str], label: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [(["-ar", "8000"], "8k"), (["-ar", "48000"], "48k"), (["-ac", "2", "-ar", "44100"], "stereo")],
+)
+def test_other_rates_and_stereo_through_decode(
+    lang: Language, model: SpeechModel, args: list[str], label: str
+) -> None:
     sentence = lang.sentences[0]
     wav = ffmpeg_convert(espeak_wav(sentence.text, lang.voice, lang.speed), *args)
     t = recognize(model, decode_audio(wav))
