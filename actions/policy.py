@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 EMPLOYER_INTENT = "ask_hiring_policy"
 UNAVAILABLE_RESPONSE = "utter_policy_unavailable"
-ASK_QUESTION_RESPONSE = {False: "utter_ask_policy_question", True: "utter_ask_hiring_policy_question"}
+ASK_QUESTION_RESPONSE = {
+    False: "utter_ask_policy_question",
+    True: "utter_ask_hiring_policy_question",
+}
 
 
 def _default_index() -> Any:
@@ -41,14 +44,20 @@ class ActionAnswerPolicy(Action):
     def name(self) -> str:
         return "action_answer_policy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         message = tracker.latest_message or {}
         question = str(message.get("text") or "")
         intent = (message.get("intent") or {}).get("name")
-        audience = "employer" if intent == EMPLOYER_INTENT else (
-            tracker.get_slot("policy_audience") if intent not in ("ask_policy",) else "worker"
-        ) or "worker"
+        audience = (
+            "employer"
+            if intent == EMPLOYER_INTENT
+            else (
+                tracker.get_slot("policy_audience") if intent not in ("ask_policy",) else "worker"
+            )
+            or "worker"
+        )
         region = tracker.get_slot("city") if "city" in tracker.slots else None
         voice = tracker.get_slot("channel_mode") == "voice"
 
@@ -85,7 +94,8 @@ class ActionAnswerPolicy(Action):
         buttons = [{"title": r.title, "payload": r.question} for r in answer.related]
         if answer.offer_handoff:
             buttons.append({"title": "转人工服务", "payload": HANDOFF_PAYLOAD})
-        dispatcher.utter_message(text=answer.short if voice else answer.text,
-                                 buttons=buttons or None)
+        dispatcher.utter_message(
+            text=answer.short if voice else answer.text, buttons=buttons or None
+        )
         if answer.kind != "invalid":
             dispatcher.utter_message(json_message=answer.payload())

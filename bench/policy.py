@@ -106,21 +106,37 @@ def run(laws: Path, n_queries: int, sample: int, out: Path | None) -> dict[str, 
         "queries": len(questions),
         "search_ms": {"p50": _pct(search_t, 50), "p95": _pct(search_t, 95)},
         "answer_ms": {"p50": _pct(answer_t, 50), "p95": _pct(answer_t, 95)},
-        "rss_mb": {"start": round(rss_start, 1), "model_loaded": round(rss_model, 1),
-                   "index_loaded": round(rss_index, 1),
-                   "peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+        "rss_mb": {
+            "start": round(rss_start, 1),
+            "model_loaded": round(rss_model, 1),
+            "index_loaded": round(rss_index, 1),
+            "peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
     }
-    print(f"\nPolicy retrieval benchmark ({report['model']}): {report['items']} items, "
-          f"{report['passages']} passages")
+    print(
+        f"\nPolicy retrieval benchmark ({report['model']}): {report['items']} items, "
+        f"{report['passages']} passages"
+    )
     rows = [
         ("parse documents", f"{report['parse_chunks_per_s']} chunks/s"),
-        ("embed (uncached sample)", f"{report['embed_passages_per_s']} passages/s "
-                                    f"({len(texts)} passages)"),
+        (
+            "embed (uncached sample)",
+            f"{report['embed_passages_per_s']} passages/s ({len(texts)} passages)",
+        ),
         ("full build (with cache)", f"{report['full_build_cached_s']} s"),
-        ("search latency", f"p50 {report['search_ms']['p50']} ms, p95 {report['search_ms']['p95']} ms"),
-        ("answer latency", f"p50 {report['answer_ms']['p50']} ms, p95 {report['answer_ms']['p95']} ms"),
-        ("resident memory", f"{report['rss_mb']['index_loaded']} MiB "
-                            f"(model {report['rss_mb']['model_loaded']} MiB, peak {report['rss_mb']['peak']} MiB)"),
+        (
+            "search latency",
+            f"p50 {report['search_ms']['p50']} ms, p95 {report['search_ms']['p95']} ms",
+        ),
+        (
+            "answer latency",
+            f"p50 {report['answer_ms']['p50']} ms, p95 {report['answer_ms']['p95']} ms",
+        ),
+        (
+            "resident memory",
+            f"{report['rss_mb']['index_loaded']} MiB "
+            f"(model {report['rss_mb']['model_loaded']} MiB, peak {report['rss_mb']['peak']} MiB)",
+        ),
     ]
     for name, value in rows:
         print(f"  {name:26} {value}")
@@ -135,8 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Policy retrieval benchmark")
     parser.add_argument("--laws", type=Path, default=ROOT.parent / "shared" / "data" / "laws")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--sample", type=int, default=100,
-                        help="chunks embedded without the cache to measure throughput")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=100,
+        help="chunks embedded without the cache to measure throughput",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "policy_bench.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

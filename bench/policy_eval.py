@@ -50,10 +50,14 @@ def _article_label(raw: str) -> str:
 
 
 def load_lawbench(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     out = []
     for r in rows:
-        cites = {(short_law_name(c["law"]), _article_label(str(c["article"]))) for c in r["citations"]}
+        cites = {
+            (short_law_name(c["law"]), _article_label(str(c["article"]))) for c in r["citations"]
+        }
         out.append({"question": r["question"], "cites": cites, "laws": {law for law, _ in cites}})
     return out
 
@@ -68,26 +72,42 @@ def dev_questions(index: PolicyIndex) -> list[dict[str, Any]]:
     for it in index.items:
         if it.entry is None:
             continue
-        cites = {(short_law_name(c.document), c.article) for c in it.entry.citations
-                 if index.article(c.document, c.article) is not None}
+        cites = {
+            (short_law_name(c.document), c.article)
+            for c in it.entry.citations
+            if index.article(c.document, c.article) is not None
+        }
         if not cites:
             continue
         for alias in it.entry.aliases:
-            out.append({"question": alias, "cites": cites, "laws": {law for law, _ in cites},
-                        "exclude": (it.key,)})
+            out.append(
+                {
+                    "question": alias,
+                    "cites": cites,
+                    "laws": {law for law, _ in cites},
+                    "exclude": (it.key,),
+                }
+            )
     return out
 
 
-def recall_table(index: PolicyIndex, questions: Sequence[dict[str, Any]], method: str,
-                 fusion: FusionConfig) -> dict[str, Any]:
+def recall_table(
+    index: PolicyIndex, questions: Sequence[dict[str, Any]], method: str, fusion: FusionConfig
+) -> dict[str, Any]:
     kmax = max(KS)
     art_hits = {k: 0 for k in KS}
     law_hits = {k: 0 for k in KS}
     times: list[float] = []
     for q in questions:
         t0 = time.perf_counter()
-        hits = index.search(q["question"], k=kmax, kinds=LAW_KINDS, method=method,  # type: ignore[arg-type]
-                            fusion=fusion, exclude=q.get("exclude", ()))
+        hits = index.search(
+            q["question"],
+            k=kmax,
+            kinds=LAW_KINDS,
+            method=method,  # type: ignore[arg-type]
+            fusion=fusion,
+            exclude=q.get("exclude", ()),
+        )
         times.append(time.perf_counter() - t0)
         arts = [(h.item.law, h.item.chunk.article_label if h.item.chunk else "") for h in hits]
         laws = [h.item.law for h in hits]
@@ -109,7 +129,9 @@ def mrr_legalqa(path: Path, embedder: Any, cache: EmbeddingCache | None = None) 
     """Rank each question's candidate answers; MRR of the first correct one per method."""
     from rank_bm25 import BM25Okapi
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     rr: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
     for r in rows:
         cands = r["candidates"]
@@ -118,18 +140,26 @@ def mrr_legalqa(path: Path, embedder: Any, cache: EmbeddingCache | None = None) 
         query = f"{r.get('subject', '')} {r.get('body', '')}".strip()
         answers = [c["answer"] for c in cands]
         qv = embedder.encode_queries([query])[0]
-        pv = cache.encode_passages(embedder, answers) if cache else embedder.encode_passages(answers)
+        pv = (
+            cache.encode_passages(embedder, answers) if cache else embedder.encode_passages(answers)
+        )
         dense = pv @ qv
         toks = [tokenize(a) or ["_"] for a in answers]
         bm = np.asarray(BM25Okapi(toks).get_scores(tokenize(query)), dtype=np.float32)
         bm_n = bm / bm.max() if bm.max() > 0 else bm
-        d_n = (dense - dense.min()) / (dense.max() - dense.min()) if dense.max() > dense.min() else dense * 0
+        d_n = (
+            (dense - dense.min()) / (dense.max() - dense.min())
+            if dense.max() > dense.min()
+            else dense * 0
+        )
         hybrid = DEFAULT_FUSION.dense_weight * d_n + DEFAULT_FUSION.bm25_weight * bm_n
         for name, scores in (("bm25", bm), ("dense", dense), ("hybrid", hybrid)):
             order = np.argsort(-np.asarray(scores), kind="stable")
             rank = next(i for i, j in enumerate(order, 1) if cands[j]["correct"])
             rr[name].append(1.0 / rank)
-    return {k: round(float(np.mean(v)), 3) if v else 0.0 for k, v in rr.items()} | {"n": len(rr["dense"])}
+    return {k: round(float(np.mean(v)), 3) if v else 0.0 for k, v in rr.items()} | {
+        "n": len(rr["dense"])
+    }
 
 
 def run(data: Path, out: Path | None) -> dict[str, Any]:
@@ -152,9 +182,16 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
     questions = load_lawbench(lawbench)
     answerable = [q for q in questions if q["laws"] & indexed_laws]
 
-    plain = replace(DEFAULT_FUSION, method="rrf", expand_queries=False, law_route_weight=0.0,
-                    entry_route_weight=0.0, law_context_weight=0.0, local_penalty=0.0,
-                    diversify_laws=1)
+    plain = replace(
+        DEFAULT_FUSION,
+        method="rrf",
+        expand_queries=False,
+        law_route_weight=0.0,
+        entry_route_weight=0.0,
+        law_context_weight=0.0,
+        local_penalty=0.0,
+        diversify_laws=1,
+    )
     d = DEFAULT_FUSION
     configs: list[tuple[str, str, FusionConfig]] = [
         ("bm25", "bm25", d),
@@ -174,15 +211,18 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
     for name, method, cfg in configs:
         results[name] = recall_table(index, answerable, method, cfg)
     dev = dev_questions(index)
-    dev_results = {name: recall_table(index, dev, method, cfg)
-                   for name, method, cfg in configs[:3]}
+    dev_results = {name: recall_table(index, dev, method, cfg) for name, method, cfg in configs[:3]}
     report = {
         "model": embedder.name,
         "dim": embedder.dim,
         "corpus_entries": len(entries),
         "law_chunks": len(chunks),
         "index_build_s": round(build_s, 2),
-        "lawbench": {"questions": len(questions), "answerable": len(answerable), "methods": results},
+        "lawbench": {
+            "questions": len(questions),
+            "answerable": len(answerable),
+            "methods": results,
+        },
         "dev_own_aliases": {"questions": len(dev), "methods": dev_results},
         "fusion": asdict(DEFAULT_FUSION),
         "legalqa_mrr": mrr_legalqa(legalqa, embedder, cache) if legalqa.is_file() else None,
@@ -197,26 +237,34 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
 
 def _print(report: dict[str, Any]) -> None:
     lb = report["lawbench"]
-    print(f"\nLawBench labour QA: {lb['answerable']}/{lb['questions']} questions cite an indexed law; "
-          f"model {report['model']}, {report['law_chunks']} law chunks, "
-          f"{report['corpus_entries']} corpus entries")
+    print(
+        f"\nLawBench labour QA: {lb['answerable']}/{lb['questions']} questions cite an indexed law; "
+        f"model {report['model']}, {report['law_chunks']} law chunks, "
+        f"{report['corpus_entries']} corpus entries"
+    )
     head = f"{'method':40} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | p50 ms"
     print(head)
     print("-" * len(head))
     for name, r in lb["methods"].items():
         a, law = r["article"], r["law"]
-        print(f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
-              f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} | {r['query_ms_p50']}")
+        print(
+            f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
+            f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} | {r['query_ms_p50']}"
+        )
     dev = report["dev_own_aliases"]
     print(f"\nTuning set: the corpus' own alias questions, entry held out (n={dev['questions']})")
     for name, r in dev["methods"].items():
         a, law = r["article"], r["law"]
-        print(f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
-              f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} |")
+        print(
+            f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
+            f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} |"
+        )
     if report.get("legalqa_mrr"):
         m = report["legalqa_mrr"]
-        print(f"\nLegalQA answer ranking MRR (n={m['n']}): bm25 {m['bm25']:.3f}  "
-              f"dense {m['dense']:.3f}  hybrid {m['hybrid']:.3f}")
+        print(
+            f"\nLegalQA answer ranking MRR (n={m['n']}): bm25 {m['bm25']:.3f}  "
+            f"dense {m['dense']:.3f}  hybrid {m['hybrid']:.3f}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

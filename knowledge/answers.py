@@ -164,8 +164,9 @@ def _question_for(hit: SearchHit) -> RelatedQuestion:
     return RelatedQuestion(title=it.title, question=f"{it.title}是怎么规定的？")
 
 
-def _related(index: PolicyIndex, primary: SearchHit, others: Sequence[SearchHit],
-             limit: int = 3) -> tuple[RelatedQuestion, ...]:
+def _related(
+    index: PolicyIndex, primary: SearchHit, others: Sequence[SearchHit], limit: int = 3
+) -> tuple[RelatedQuestion, ...]:
     out: list[RelatedQuestion] = []
     seen = {primary.item.key}
     if primary.item.entry is not None:
@@ -185,8 +186,9 @@ def _related(index: PolicyIndex, primary: SearchHit, others: Sequence[SearchHit]
     return tuple(out[:limit])
 
 
-def _entry_answer(index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit],
-                  conf: float) -> PolicyAnswer:
+def _entry_answer(
+    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float
+) -> PolicyAnswer:
     e = hit.item.entry
     assert e is not None
     region = e.region or NATIONAL
@@ -202,13 +204,19 @@ def _entry_answer(index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit
         kind="entry",
         text=f"{body}\n{line}",
         short=f"{short}依据{cite_short}。" if cite_short and cite_short not in short else short,
-        citations=e.citations, citation_line=line, region=region, effective=e.effective,
-        related=_related(index, hit, others), confidence=conf, source_key=hit.item.key,
+        citations=e.citations,
+        citation_line=line,
+        region=region,
+        effective=e.effective,
+        related=_related(index, hit, others),
+        confidence=conf,
+        source_key=hit.item.key,
     )
 
 
-def _chunk_answer(index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit],
-                  conf: float) -> PolicyAnswer:
+def _chunk_answer(
+    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float
+) -> PolicyAnswer:
     c = hit.item.chunk
     assert c is not None
     cite = Citation(document=c.short_law, article=c.article_label if c.is_article else "")
@@ -217,9 +225,16 @@ def _chunk_answer(index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit
     text = f"{where}规定：{_excerpt(c.text, EXCERPT_CHARS)}\n{line}"
     short = f"根据{where}：{_excerpt(c.text, SHORT_EXCERPT_CHARS)}"
     return PolicyAnswer(
-        kind="article" if c.is_article else "section", text=text, short=short,
-        citations=(cite,), citation_line=line, region=c.region, effective=c.effective,
-        related=_related(index, hit, others), confidence=conf, source_key=hit.item.key,
+        kind="article" if c.is_article else "section",
+        text=text,
+        short=short,
+        citations=(cite,),
+        citation_line=line,
+        region=c.region,
+        effective=c.effective,
+        related=_related(index, hit, others),
+        confidence=conf,
+        source_key=hit.item.key,
     )
 
 
@@ -237,12 +252,24 @@ def _unsure(hits: Sequence[SearchHit], conf: float) -> PolicyAnswer:
     else:
         text = f"{UNSURE_INTRO}{HANDOFF_OFFER}"
         short = text
-    return PolicyAnswer(kind="unsure", text=text, short=short, related=tuple(topics),
-                        confidence=conf, offer_handoff=True)
+    return PolicyAnswer(
+        kind="unsure",
+        text=text,
+        short=short,
+        related=tuple(topics),
+        confidence=conf,
+        offer_handoff=True,
+    )
 
 
-def answer_question(question: str | None, index: PolicyIndex, *, audience: str | None = None,
-                    region: str | None = None, threshold: float | None = None) -> PolicyAnswer:
+def answer_question(
+    question: str | None,
+    index: PolicyIndex,
+    *,
+    audience: str | None = None,
+    region: str | None = None,
+    threshold: float | None = None,
+) -> PolicyAnswer:
     """Answer one policy question from the index.
 
     Args:
@@ -264,8 +291,7 @@ def answer_question(question: str | None, index: PolicyIndex, *, audience: str |
     # Corpus entries first: they are written for people and carry a short version. Law
     # articles answer when no entry is close enough.
     entry_hits = index.search(q, k=6, audience=audience, region=region, kinds=("entry",))
-    doc_hits = index.search(q, k=6, audience=audience, region=region,
-                            kinds=("article", "section"))
+    doc_hits = index.search(q, k=6, audience=audience, region=region, kinds=("article", "section"))
     candidates: list[tuple[float, SearchHit]] = []
     if entry_hits:
         candidates.append((confidence(entry_hits[0], q, index), entry_hits[0]))

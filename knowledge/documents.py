@@ -22,8 +22,21 @@ _MAX_SECTION_CHARS = 600
 
 # --- Chinese numerals -------------------------------------------------------------------
 
-_DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-           "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _NUM_CHARS = "零〇○一二两三四五六七八九十百千万0-9０-９"
 
@@ -136,9 +149,39 @@ _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _INFO_END = "<!-- INFO END -->"
 
 _PROVINCES = (
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江",
-    "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州",
-    "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港",
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
     "澳门",
 )
 _CITY_PREFIX_RE = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:市|州|盟|地区)(?![场民政])")
@@ -300,8 +343,13 @@ def chunk_lines(lines: list[str], path: Path, title_hint: str = "") -> list[Docu
     if not title:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         first = first.lstrip("#").strip()
-        if first and len(first) <= 60 and not _ARTICLE_LOOSE_RE.match(first) \
-                and not _CHAPTER_RE.match(first) and not first.endswith(_SENTENCE_END):
+        if (
+            first
+            and len(first) <= 60
+            and not _ARTICLE_LOOSE_RE.match(first)
+            and not _CHAPTER_RE.match(first)
+            and not first.endswith(_SENTENCE_END)
+        ):
             title = first
     title = title or title_hint or _title_from_filename(path)
     body = lines[body_start:]
@@ -323,8 +371,9 @@ def chunk_lines(lines: list[str], path: Path, title_hint: str = "") -> list[Docu
     return _chunk_sections(body, title, region, effective, path, stem)
 
 
-def _chunk_law(body: list[str], title: str, region: str, effective: str, path: Path,
-               stem: str, loose: bool) -> list[DocumentChunk]:
+def _chunk_law(
+    body: list[str], title: str, region: str, effective: str, path: Path, stem: str, loose: bool
+) -> list[DocumentChunk]:
     chunks: list[DocumentChunk] = []
     chapter, section = "", ""
     current: tuple[int, str] | None = None
@@ -345,10 +394,19 @@ def _chunk_law(body: list[str], title: str, region: str, effective: str, path: P
             cid = f"{cid}~{len(chunks)}"
         seen_ids.add(cid)
         chap = f"{chapter} · {section}" if chapter and section else (chapter or section)
-        chunks.append(DocumentChunk(
-            id=cid, law=title, article_no=number, article_label=label, chapter=chap,
-            text=text, source_path=str(path), region=region, effective=effective,
-        ))
+        chunks.append(
+            DocumentChunk(
+                id=cid,
+                law=title,
+                article_no=number,
+                article_label=label,
+                chapter=chap,
+                text=text,
+                source_path=str(path),
+                region=region,
+                effective=effective,
+            )
+        )
 
     for line in body:
         stripped = line.strip()
@@ -386,15 +444,26 @@ def _chunk_law(body: list[str], title: str, region: str, effective: str, path: P
     flush()
     pre = _clean_paragraphs(preamble)
     if pre:
-        chunks.insert(0, DocumentChunk(
-            id=f"{stem}#序言", law=title, article_no=None, article_label="序言", chapter="",
-            text=pre, source_path=str(path), region=region, effective=effective,
-        ))
+        chunks.insert(
+            0,
+            DocumentChunk(
+                id=f"{stem}#序言",
+                law=title,
+                article_no=None,
+                article_label="序言",
+                chapter="",
+                text=pre,
+                source_path=str(path),
+                region=region,
+                effective=effective,
+            ),
+        )
     return chunks
 
 
-def _chunk_sections(body: list[str], title: str, region: str, effective: str, path: Path,
-                    stem: str) -> list[DocumentChunk]:
+def _chunk_sections(
+    body: list[str], title: str, region: str, effective: str, path: Path, stem: str
+) -> list[DocumentChunk]:
     chunks: list[DocumentChunk] = []
     heading = ""
     paras: list[str] = []
@@ -402,11 +471,19 @@ def _chunk_sections(body: list[str], title: str, region: str, effective: str, pa
     def emit(parts: list[str]) -> None:
         text = "\n".join(parts).strip()
         if text:
-            chunks.append(DocumentChunk(
-                id=f"{stem}#s{len(chunks) + 1}", law=title, article_no=None,
-                article_label=heading, chapter=heading, text=text, source_path=str(path),
-                region=region, effective=effective,
-            ))
+            chunks.append(
+                DocumentChunk(
+                    id=f"{stem}#s{len(chunks) + 1}",
+                    law=title,
+                    article_no=None,
+                    article_label=heading,
+                    chapter=heading,
+                    text=text,
+                    source_path=str(path),
+                    region=region,
+                    effective=effective,
+                )
+            )
 
     def flush() -> None:
         # Keep sections citable but short enough to embed: split long ones at paragraphs.
@@ -451,9 +528,12 @@ def iter_document_files(folder: Path | str) -> Iterator[Path]:
     """Supported files under ``folder`` (recursively), in a stable order."""
     root = Path(folder)
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(
-            (".", "~$")
-        ) and p.name.lower() != "readme.md":
+        if (
+            p.is_file()
+            and p.suffix.lower() in SUPPORTED_SUFFIXES
+            and not p.name.startswith((".", "~$"))
+            and p.name.lower() != "readme.md"
+        ):
             yield p
 
 

@@ -173,7 +173,9 @@ def load_corpus(folder: Path | str = CORPUS_DIR) -> tuple[PolicyEntry, ...]:
         for raw in raw_entries:
             entry = parse_entry(raw, path.name)
             if entry.id in seen:
-                raise CorpusError(f"{path.name}: duplicate id {entry.id!r} (also in {seen[entry.id]})")
+                raise CorpusError(
+                    f"{path.name}: duplicate id {entry.id!r} (also in {seen[entry.id]})"
+                )
             seen[entry.id] = path.name
             entries.append(entry)
     return tuple(entries)
@@ -184,7 +186,9 @@ def corpus_problems(entries: Sequence[PolicyEntry]) -> list[str]:
     ids = {e.id for e in entries}
     problems: list[str] = []
     for e in entries:
-        problems.extend(f"{e.id}: related id {r!r} does not exist" for r in e.related if r not in ids)
+        problems.extend(
+            f"{e.id}: related id {r!r} does not exist" for r in e.related if r not in ids
+        )
         if not e.aliases:
             problems.append(f"{e.id}: no alias questions")
     return problems
@@ -194,7 +198,22 @@ def corpus_hash(entries: Iterable[PolicyEntry]) -> str:
     """A stable digest of everything in the corpus that ends up in the index."""
     h = hashlib.sha256()
     for e in sorted(entries, key=lambda x: x.id):
-        h.update(repr((e.id, e.title, e.audience, e.region, e.effective, e.answer, e.short,
-                       e.citations, e.groups, e.aliases, e.related,
-                       e.local_amounts_vary)).encode("utf-8"))
+        h.update(
+            repr(
+                (
+                    e.id,
+                    e.title,
+                    e.audience,
+                    e.region,
+                    e.effective,
+                    e.answer,
+                    e.short,
+                    e.citations,
+                    e.groups,
+                    e.aliases,
+                    e.related,
+                    e.local_amounts_vary,
+                )
+            ).encode("utf-8")
+        )
     return h.hexdigest()

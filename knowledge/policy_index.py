@@ -113,7 +113,11 @@ class IndexedItem:
             return self.entry.title
         assert self.chunk is not None
         c = self.chunk
-        return f"《{c.short_law}》{c.article_label}" if c.is_article else f"{c.law} {c.article_label}".strip()
+        return (
+            f"《{c.short_law}》{c.article_label}"
+            if c.is_article
+            else f"{c.law} {c.article_label}".strip()
+        )
 
     @property
     def law(self) -> str:
@@ -193,7 +197,9 @@ class EmbeddingCache:
     def key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
-    def encode_passages(self, embedder: Any, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def encode_passages(
+        self, embedder: Any, texts: Sequence[str], batch_size: int = 32
+    ) -> np.ndarray:
         """Embeddings of ``texts``, computing only those not cached yet."""
         keys = [self.key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
@@ -217,7 +223,9 @@ class EmbeddingCache:
             vecs = np.zeros((len(todo_texts), embedder.dim), dtype=np.float32)
             for start in range(0, len(order), 256):
                 sel = order[start : start + 256]
-                vecs[sel] = embedder.encode_passages([todo_texts[i] for i in sel], batch_size=batch_size)
+                vecs[sel] = embedder.encode_passages(
+                    [todo_texts[i] for i in sel], batch_size=batch_size
+                )
                 with self._connect() as db:
                     db.executemany(
                         "INSERT OR REPLACE INTO emb VALUES (?, ?, ?, ?)",
@@ -235,14 +243,25 @@ class EmbeddingCache:
 
 
 def _entry_item(e: PolicyEntry) -> IndexedItem:
-    return IndexedItem(key=f"entry:{e.id}", kind="entry", region=normalize_region(e.region),
-                       audience=e.audience, effective=e.effective, entry=e)
+    return IndexedItem(
+        key=f"entry:{e.id}",
+        kind="entry",
+        region=normalize_region(e.region),
+        audience=e.audience,
+        effective=e.effective,
+        entry=e,
+    )
 
 
 def _chunk_item(c: DocumentChunk) -> IndexedItem:
-    return IndexedItem(key=f"doc:{c.id}", kind="article" if c.is_article else "section",
-                       region=normalize_region(c.region), audience="both",
-                       effective=c.effective, chunk=c)
+    return IndexedItem(
+        key=f"doc:{c.id}",
+        kind="article" if c.is_article else "section",
+        region=normalize_region(c.region),
+        audience="both",
+        effective=c.effective,
+        chunk=c,
+    )
 
 
 def passages_for(item: IndexedItem) -> list[str]:
@@ -310,10 +329,17 @@ def _audience_ok(item: IndexedItem, audience: str | None) -> bool:
 class PolicyIndex:
     """Dense + BM25 retrieval over corpus entries and document chunks."""
 
-    def __init__(self, items: Sequence[IndexedItem], passage_owner: np.ndarray,
-                 vectors: np.ndarray, embedder: Any, manifest: dict[str, Any],
-                 faiss_index: Any | None = None, terms: LegalTerms | None = None,
-                 bm25_tokens: Sequence[Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        items: Sequence[IndexedItem],
+        passage_owner: np.ndarray,
+        vectors: np.ndarray,
+        embedder: Any,
+        manifest: dict[str, Any],
+        faiss_index: Any | None = None,
+        terms: LegalTerms | None = None,
+        bm25_tokens: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         from rank_bm25 import BM25Okapi
 
         self.items = tuple(items)
@@ -323,7 +349,9 @@ class PolicyIndex:
         self.manifest = manifest
         self.terms = terms or load_terms()
         self._faiss = faiss_index if faiss_index is not None else self._make_faiss(self.vectors)
-        tokens = bm25_tokens if bm25_tokens is not None else [tokenize(bm25_text(i)) for i in self.items]
+        tokens = (
+            bm25_tokens if bm25_tokens is not None else [tokenize(bm25_text(i)) for i in self.items]
+        )
         self._bm25_tokens = [list(t) for t in tokens]
         # BM25Okapi divides by zero on an empty corpus; an index with no items answers nothing.
         self._bm25 = BM25Okapi([t or ["_"] for t in self._bm25_tokens]) if self.items else None
@@ -351,6 +379,7 @@ class PolicyIndex:
         import faiss
 
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 1
+        index: Any
         if vectors.shape[0] > EXACT_INDEX_LIMIT:
             index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efSearch = 128
@@ -361,10 +390,18 @@ class PolicyIndex:
         return index
 
     @classmethod
-    def build(cls, entries: Sequence[PolicyEntry], chunks: Sequence[DocumentChunk],
-              embedder: Any, cache: EmbeddingCache | None = None, *,
-              corpus_digest: str | None = None, documents_dir: str = "",
-              documents_digest: str = "", calibrate: bool = True) -> PolicyIndex:
+    def build(
+        cls,
+        entries: Sequence[PolicyEntry],
+        chunks: Sequence[DocumentChunk],
+        embedder: Any,
+        cache: EmbeddingCache | None = None,
+        *,
+        corpus_digest: str | None = None,
+        documents_dir: str = "",
+        documents_digest: str = "",
+        calibrate: bool = True,
+    ) -> PolicyIndex:
         """Embed and index ``entries`` and ``chunks`` (nothing is written to disk)."""
         items = [_entry_item(e) for e in entries] + [_chunk_item(c) for c in chunks]
         texts: list[str] = []
@@ -377,7 +414,11 @@ class PolicyIndex:
         if cache is not None:
             vectors = cache.encode_passages(embedder, texts)
         else:
-            vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+            vectors = (
+                embedder.encode_passages(texts)
+                if texts
+                else np.zeros((0, embedder.dim), np.float32)
+            )
         embed_s = time.perf_counter() - t0
         manifest = {
             "format": FORMAT_VERSION,
@@ -415,8 +456,14 @@ class PolicyIndex:
         faiss.write_index(self._faiss, str(root / "faiss.index"))
         with (root / "items.jsonl").open("w", encoding="utf-8") as f:
             for it, toks in zip(self.items, self._bm25_tokens, strict=True):
-                row = {"key": it.key, "kind": it.kind, "region": it.region,
-                       "audience": it.audience, "effective": it.effective, "tokens": toks}
+                row: dict[str, Any] = {
+                    "key": it.key,
+                    "kind": it.kind,
+                    "region": it.region,
+                    "audience": it.audience,
+                    "effective": it.effective,
+                    "tokens": toks,
+                }
                 if it.entry is not None:
                     raw = asdict(it.entry)
                     raw["sources"] = raw.pop("citations")
@@ -430,8 +477,14 @@ class PolicyIndex:
         return root
 
     @classmethod
-    def load(cls, folder: Path | str, embedder: Any, *, corpus_digest: str | None = None,
-             check_documents: bool = True) -> PolicyIndex:
+    def load(
+        cls,
+        folder: Path | str,
+        embedder: Any,
+        *,
+        corpus_digest: str | None = None,
+        check_documents: bool = True,
+    ) -> PolicyIndex:
         """Load a saved index, refusing one that is missing, stale or built for another model.
 
         Args:
@@ -455,18 +508,29 @@ class PolicyIndex:
             raise PolicyIndexMissing(f"unreadable manifest: {exc}", root) from exc
         if manifest.get("format") != FORMAT_VERSION:
             raise PolicyIndexMismatch(
-                f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root)
-        if manifest.get("model") != embedder.name or int(manifest.get("dim", -1)) != int(embedder.dim):
+                f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root
+            )
+        if manifest.get("model") != embedder.name or int(manifest.get("dim", -1)) != int(
+            embedder.dim
+        ):
             raise PolicyIndexMismatch(
                 f"built with model {manifest.get('model')!r} (dim {manifest.get('dim')}), "
-                f"now configured {embedder.name!r} (dim {embedder.dim})", root)
+                f"now configured {embedder.name!r} (dim {embedder.dim})",
+                root,
+            )
         current = corpus_digest if corpus_digest is not None else corpus_hash(load_corpus())
         if manifest.get("corpus_hash") != current:
             raise PolicyIndexStale("the policy corpus changed since the index was built", root)
         docs_dir = manifest.get("documents_dir") or ""
-        if check_documents and docs_dir and Path(docs_dir).is_dir() and \
-                documents_fingerprint(docs_dir) != manifest.get("documents_hash"):
-            raise PolicyIndexStale(f"documents in {docs_dir} changed since the index was built", root)
+        if (
+            check_documents
+            and docs_dir
+            and Path(docs_dir).is_dir()
+            and documents_fingerprint(docs_dir) != manifest.get("documents_hash")
+        ):
+            raise PolicyIndexStale(
+                f"documents in {docs_dir} changed since the index was built", root
+            )
         try:
             vectors = np.load(root / "vectors.npy")
             owner = np.load(root / "owner.npy")
@@ -476,12 +540,23 @@ class PolicyIndex:
             with (root / "items.jsonl").open(encoding="utf-8") as f:
                 for line in f:
                     row = json.loads(line)
-                    entry = parse_entry(row["entry"], row["entry"].get("source_file", "")) \
-                        if row.get("entry") else None
+                    entry = (
+                        parse_entry(row["entry"], row["entry"].get("source_file", ""))
+                        if row.get("entry")
+                        else None
+                    )
                     chunk = DocumentChunk(**row["chunk"]) if row.get("chunk") else None
-                    items.append(IndexedItem(key=row["key"], kind=row["kind"], region=row["region"],
-                                             audience=row["audience"], effective=row["effective"],
-                                             entry=entry, chunk=chunk))
+                    items.append(
+                        IndexedItem(
+                            key=row["key"],
+                            kind=row["kind"],
+                            region=row["region"],
+                            audience=row["audience"],
+                            effective=row["effective"],
+                            entry=entry,
+                            chunk=chunk,
+                        )
+                    )
                     tokens.append(row["tokens"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise PolicyIndexMissing(f"index files are incomplete: {exc}", root) from exc
@@ -544,8 +619,9 @@ class PolicyIndex:
                 self._qcache[text] = vec
         return vec
 
-    def _mask(self, region: str | None, audience: str | None,
-              kinds: Iterable[str] | None) -> np.ndarray:
+    def _mask(
+        self, region: str | None, audience: str | None, kinds: Iterable[str] | None
+    ) -> np.ndarray:
         mask = np.ones(len(self.items), dtype=bool)
         if kinds is not None:
             mask &= np.isin(self._kind_arr, list(kinds))
@@ -556,15 +632,25 @@ class PolicyIndex:
             if want == NATIONAL:
                 mask &= self._region_arr == NATIONAL
             else:
-                mask &= np.array([_region_ok(it, want) for it in self.items], dtype=bool) \
-                    if len(self.items) else mask
+                mask &= (
+                    np.array([_region_ok(it, want) for it in self.items], dtype=bool)
+                    if len(self.items)
+                    else mask
+                )
         return mask
 
-    def search(self, query: str, k: int = 5, *, region: str | None = None,
-               audience: str | None = None, kinds: Iterable[str] | None = None,
-               method: Literal["hybrid", "dense", "bm25"] = "hybrid",
-               fusion: FusionConfig = DEFAULT_FUSION,
-               exclude: Iterable[str] = ()) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        region: str | None = None,
+        audience: str | None = None,
+        kinds: Iterable[str] | None = None,
+        method: Literal["hybrid", "dense", "bm25"] = "hybrid",
+        fusion: FusionConfig = DEFAULT_FUSION,
+        exclude: Iterable[str] = (),
+    ) -> list[SearchHit]:
         """Rank items for ``query``.
 
         Args:
@@ -609,13 +695,25 @@ class PolicyIndex:
         if method == "hybrid" and fusion.diversify_laws > 1:
             order = _diversify(order, self._law_of, fusion.diversify_window, fusion.diversify_laws)
         return [
-            SearchHit(item=self.items[i], score=float(fused[i]), dense=float(dense[i]),
-                      bm25=float(bm_norm[i]), rank=r + 1)
+            SearchHit(
+                item=self.items[i],
+                score=float(fused[i]),
+                dense=float(dense[i]),
+                bm25=float(bm_norm[i]),
+                rank=r + 1,
+            )
             for r, i in enumerate(order[:k])
         ]
 
-    def _fuse(self, query: str, dense: np.ndarray, bm_norm: np.ndarray, mask: np.ndarray,
-              region: str | None, cfg: FusionConfig) -> np.ndarray:
+    def _fuse(
+        self,
+        query: str,
+        dense: np.ndarray,
+        bm_norm: np.ndarray,
+        mask: np.ndarray,
+        region: str | None,
+        cfg: FusionConfig,
+    ) -> np.ndarray:
         n = len(self.items)
         if cfg.method == "rrf":
             fused = np.zeros(n, dtype=np.float32)
@@ -631,7 +729,7 @@ class PolicyIndex:
             hi = float(valid.max()) if valid.size else 1.0
             # E5 cosines crowd into a narrow band; stretch the upper half to [0, 1].
             dn = np.clip((dense - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(dense)
-            fused = cfg.dense_weight * dn + cfg.bm25_weight * bm_norm
+            fused = (cfg.dense_weight * dn + cfg.bm25_weight * bm_norm).astype(np.float32)
         fused = fused.astype(np.float32)
 
         # Local documents rank lower unless the question or the filter names their region.
@@ -673,8 +771,9 @@ class PolicyIndex:
             if candidates.any():
                 best_of_law = np.full(len(self._laws), -np.inf, dtype=np.float32)
                 np.maximum.at(best_of_law, self._law_idx[candidates], fused[candidates])
-                law_bonus += cfg.law_context_weight * np.where(np.isfinite(best_of_law),
-                                                               best_of_law, 0.0)
+                law_bonus += cfg.law_context_weight * np.where(
+                    np.isfinite(best_of_law), best_of_law, 0.0
+                )
         fused = fused + np.where(self._chunk_mask, law_bonus[self._law_idx], 0.0)
         return (fused + article_bonus).astype(np.float32)
 
@@ -733,8 +832,12 @@ def get_policy_index(folder: Path | str | None = None, embedder: Any | None = No
         return idx
 
 
-def build_index(laws_dir: str | Path | None = None, out_dir: Path | str | None = None,
-                embedder: Any | None = None, corpus_dir: Path | str = CORPUS_DIR) -> PolicyIndex:
+def build_index(
+    laws_dir: str | Path | None = None,
+    out_dir: Path | str | None = None,
+    embedder: Any | None = None,
+    corpus_dir: Path | str = CORPUS_DIR,
+) -> PolicyIndex:
     """Build and save the index from the corpus plus the documents in ``laws_dir``."""
     from knowledge.settings import get_settings
 
@@ -749,7 +852,11 @@ def build_index(laws_dir: str | Path | None = None, out_dir: Path | str | None =
     cache = EmbeddingCache(Path(settings.data_dir) / "cache" / "embeddings.sqlite3")
     t0 = time.perf_counter()
     index = PolicyIndex.build(
-        entries, chunks, embedder, cache, corpus_digest=corpus_hash(entries),
+        entries,
+        chunks,
+        embedder,
+        cache,
+        corpus_digest=corpus_hash(entries),
         documents_dir=str(Path(docs).resolve()) if docs else "",
         documents_digest=documents_fingerprint(docs) if docs else "",
     )
@@ -765,8 +872,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from knowledge.logs import setup_logging
     from knowledge.settings import get_settings
 
-    parser = argparse.ArgumentParser(prog="python -m knowledge.policy_index",
-                                     description="Build or check the policy index.")
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.policy_index", description="Build or check the policy index."
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="index the corpus and the operator's documents")
     b.add_argument("--laws", default=None, help="documents folder (default: settings.laws_dir)")
@@ -782,9 +890,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         idx = build_index(args.laws, args.out)
         m = idx.manifest
-        print(f"built {m['doc_count']} items ({m['entries']} entries, {m['chunks']} chunks, "
-              f"{m['passages']} passages) with {m['model']} in {time.perf_counter() - t0:.1f}s "
-              f"→ {args.out or get_settings().policy_index_dir}")
+        print(
+            f"built {m['doc_count']} items ({m['entries']} entries, {m['chunks']} chunks, "
+            f"{m['passages']} passages) with {m['model']} in {time.perf_counter() - t0:.1f}s "
+            f"→ {args.out or get_settings().policy_index_dir}"
+        )
         return 0
     try:
         idx = get_policy_index(args.dir if args.cmd == "check" else None)
@@ -795,8 +905,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(idx.manifest, ensure_ascii=False, indent=2))
         return 0
     for hit in idx.search(args.question, k=args.k):
-        print(f"{hit.rank}. {hit.score:.3f} (dense {hit.dense:.3f}, bm25 {hit.bm25:.2f}) "
-              f"{hit.item.title} [{hit.item.region}]")
+        print(
+            f"{hit.rank}. {hit.score:.3f} (dense {hit.dense:.3f}, bm25 {hit.bm25:.2f}) "
+            f"{hit.item.title} [{hit.item.region}]"
+        )
     return 0
 
 

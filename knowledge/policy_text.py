@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,7 +74,7 @@ def load_terms(path: Path = TERMS_PATH) -> LegalTerms:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer():  # type: ignore[no-untyped-def]
+def _tokenizer() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -85,8 +86,20 @@ def _tokenizer():  # type: ignore[no-untyped-def]
         for t in values:
             if 2 <= len(t) <= 12 and not t.isascii():
                 tok.add_word(t, freq=20000)
-    for extra in ("劳动合同", "经济补偿", "二倍工资", "失业保险金", "工伤保险", "社会保险",
-                  "试用期", "劳务派遣", "竞业限制", "最低工资", "用人单位", "劳动者"):
+    for extra in (
+        "劳动合同",
+        "经济补偿",
+        "二倍工资",
+        "失业保险金",
+        "工伤保险",
+        "社会保险",
+        "试用期",
+        "劳务派遣",
+        "竞业限制",
+        "最低工资",
+        "用人单位",
+        "劳动者",
+    ):
         tok.add_word(extra, freq=50000)
     return tok
 

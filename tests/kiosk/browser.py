@@ -3,7 +3,6 @@ kiosk app served by uvicorn in a thread."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -87,7 +86,3 @@ def wait_for(driver: Any, script: str, timeout_s: float = 60.0) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {script}")
-
-
-def have_chromium() -> bool:
-    return shutil.which("chromium") is not None

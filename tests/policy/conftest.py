@@ -42,32 +42,69 @@ class FakeEmbedder:
         return self._encode(texts)
 
 
-def make_entry(eid: str, title: str, answer: str, *, aliases: Sequence[str] = (),
-               audience: str = "worker", region: str = "全国", document: str = "失业保险条例",
-               article: str = "第十四条", related: Sequence[str] = (),
-               local_amounts_vary: bool = False, effective: str = "1999-01-22") -> PolicyEntry:
+def make_entry(
+    eid: str,
+    title: str,
+    answer: str,
+    *,
+    aliases: Sequence[str] = (),
+    audience: str = "worker",
+    region: str = "全国",
+    document: str = "失业保险条例",
+    article: str = "第十四条",
+    related: Sequence[str] = (),
+    local_amounts_vary: bool = False,
+    effective: str = "1999-01-22",
+) -> PolicyEntry:
     return PolicyEntry(
-        id=eid, title=title, audience=audience, region=region, effective=effective,
-        answer=answer, short=answer[:30], citations=(Citation(document, article),),
-        aliases=tuple(aliases), related=tuple(related), local_amounts_vary=local_amounts_vary,
+        id=eid,
+        title=title,
+        audience=audience,
+        region=region,
+        effective=effective,
+        answer=answer,
+        short=answer[:30],
+        citations=(Citation(document, article),),
+        aliases=tuple(aliases),
+        related=tuple(related),
+        local_amounts_vary=local_amounts_vary,
     )
 
 
 SAMPLE_ENTRIES = (
-    make_entry("ui-conditions", "领取失业保险金的条件",
-               "缴费满一年、非本人意愿中断就业、办了失业登记并有求职要求，就可以领取失业保险金。",
-               aliases=("失业金怎么才能领", "辞职了能不能领失业金"), related=("ui-duration",)),
-    make_entry("ui-duration", "失业保险金能领多久",
-               "缴费满一年不足五年最长领12个月，满五年不足十年最长18个月，十年以上最长24个月。",
-               aliases=("失业金能领几个月",), article="第十七条", local_amounts_vary=True),
-    make_entry("emp-disabled", "用人单位招用残疾人的优惠",
-               "按比例安排残疾人就业的单位可以少交或免交残疾人就业保障金，还可享受税收优惠。",
-               aliases=("公司招残疾人有什么优惠",), audience="employer",
-               document="残疾人就业条例", article="第八条"),
-    make_entry("gd-ui-amount", "广东失业保险金标准",
-               "广东省失业保险金按当地最低工资标准的90%发放。",
-               aliases=("广东失业金一个月多少钱",), region="广东",
-               document="广东省失业保险条例", article="第二十三条"),
+    make_entry(
+        "ui-conditions",
+        "领取失业保险金的条件",
+        "缴费满一年、非本人意愿中断就业、办了失业登记并有求职要求，就可以领取失业保险金。",
+        aliases=("失业金怎么才能领", "辞职了能不能领失业金"),
+        related=("ui-duration",),
+    ),
+    make_entry(
+        "ui-duration",
+        "失业保险金能领多久",
+        "缴费满一年不足五年最长领12个月，满五年不足十年最长18个月，十年以上最长24个月。",
+        aliases=("失业金能领几个月",),
+        article="第十七条",
+        local_amounts_vary=True,
+    ),
+    make_entry(
+        "emp-disabled",
+        "用人单位招用残疾人的优惠",
+        "按比例安排残疾人就业的单位可以少交或免交残疾人就业保障金，还可享受税收优惠。",
+        aliases=("公司招残疾人有什么优惠",),
+        audience="employer",
+        document="残疾人就业条例",
+        article="第八条",
+    ),
+    make_entry(
+        "gd-ui-amount",
+        "广东失业保险金标准",
+        "广东省失业保险金按当地最低工资标准的90%发放。",
+        aliases=("广东失业金一个月多少钱",),
+        region="广东",
+        document="广东省失业保险条例",
+        article="第二十三条",
+    ),
 )
 
 LAW_MD = """# 测试失业保险条例

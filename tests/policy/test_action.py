@@ -32,9 +32,15 @@ def tracker(text: str, intent: str = "ask_policy", **slots: Any) -> Tracker:
     return Tracker(
         sender_id="u1",
         slots={"channel_mode": "text", "policy_audience": None, "city": None, **slots},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
-                        "entities": []},
-        events=[], paused=False, followup_action=None, active_loop={},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [],
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
         latest_action_name="action_listen",
     )
 
@@ -74,15 +80,18 @@ async def test_answers_with_text_buttons_and_payload(index: PolicyIndex) -> None
 
 async def test_voice_channel_gets_the_short_answer(index: PolicyIndex) -> None:
     text_msgs, _ = await run(ActionAnswerPolicy(lambda: index), tracker("失业金能领几个月"))
-    voice_msgs, _ = await run(ActionAnswerPolicy(lambda: index),
-                              tracker("失业金能领几个月", channel_mode="voice"))
+    voice_msgs, _ = await run(
+        ActionAnswerPolicy(lambda: index), tracker("失业金能领几个月", channel_mode="voice")
+    )
     assert len(voice_msgs[0]["text"]) < len(text_msgs[0]["text"])
     assert "第十七条" in voice_msgs[0]["text"]
 
 
 async def test_employer_intent_sets_audience(index: PolicyIndex) -> None:
-    messages, events = await run(ActionAnswerPolicy(lambda: index),
-                                 tracker("公司招残疾人有什么优惠", intent="ask_hiring_policy"))
+    messages, events = await run(
+        ActionAnswerPolicy(lambda: index),
+        tracker("公司招残疾人有什么优惠", intent="ask_hiring_policy"),
+    )
     assert "《残疾人就业条例》第八条" in messages[0]["text"]
     assert events == [SlotSet("policy_audience", "employer")]
 
@@ -98,15 +107,25 @@ async def test_unsure_offers_a_person(index: PolicyIndex, monkeypatch: pytest.Mo
     assert messages[1]["custom"]["confident"] is False
 
 
-async def test_missing_index_apologises_and_logs_the_command(caplog: pytest.LogCaptureFixture) -> None:
+async def test_missing_index_apologises_and_logs_the_command(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def stale() -> PolicyIndex:
         raise PolicyIndexStale("the policy corpus changed", Path("/tmp/idx"))
 
     messages, events = await run(ActionAnswerPolicy(stale), tracker("失业金能领几个月"))
-    assert messages == [{"text": None, "buttons": [], "elements": [], "custom": {},
-                         "template": "utter_policy_unavailable",
-                         "response": "utter_policy_unavailable", "image": None,
-                         "attachment": None}]
+    assert messages == [
+        {
+            "text": None,
+            "buttons": [],
+            "elements": [],
+            "custom": {},
+            "template": "utter_policy_unavailable",
+            "response": "utter_policy_unavailable",
+            "image": None,
+            "attachment": None,
+        }
+    ]
     assert "python -m knowledge.policy_index build" in caplog.text
     assert events == [SlotSet("policy_audience", "worker")]
 
@@ -117,7 +136,9 @@ async def test_button_payload_without_question_asks_for_one(index: PolicyIndex) 
 
     messages, _ = await run(ActionAnswerPolicy(boom), tracker("/ask_policy"))
     assert messages[0]["response"] == "utter_ask_policy_question"
-    messages, _ = await run(ActionAnswerPolicy(boom), tracker("/ask_hiring_policy", "ask_hiring_policy"))
+    messages, _ = await run(
+        ActionAnswerPolicy(boom), tracker("/ask_hiring_policy", "ask_hiring_policy")
+    )
     assert messages[0]["response"] == "utter_ask_hiring_policy_question"
 
 

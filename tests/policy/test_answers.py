@@ -30,8 +30,9 @@ def index(law_folder: Path) -> PolicyIndex:
 def test_citation_line_format() -> None:
     line = citation_line((Citation("失业保险条例", "第十七条"),), "全国", "1999-01-22")
     assert line == "依据：《失业保险条例》第十七条（全国，1999-01-22起施行）"
-    two = citation_line((Citation("劳动合同法", "第三十八条"), Citation("《劳动合同法》", "第四十六条")),
-                        "广东", "")
+    two = citation_line(
+        (Citation("劳动合同法", "第三十八条"), Citation("《劳动合同法》", "第四十六条")), "广东", ""
+    )
     assert two == "依据：《劳动合同法》第三十八条、《劳动合同法》第四十六条（广东，施行日期见原文）"
 
 
@@ -86,9 +87,19 @@ def test_employer_question_gets_employer_entry(index: PolicyIndex) -> None:
     assert "《残疾人就业条例》第八条" in a.citation_line
 
 
-@pytest.mark.parametrize("question", [
-    "", "   ", None, "失" * 10_000, "😀😀😀", "👍", "？？？", "how do I claim unemployment benefits",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   ",
+        None,
+        "失" * 10_000,
+        "😀😀😀",
+        "👍",
+        "？？？",
+        "how do I claim unemployment benefits",
+    ],
+)
 def test_unusable_input_gets_a_clear_reply(index: PolicyIndex, question: str | None) -> None:
     a = answer_question(question, index)
     assert isinstance(a, PolicyAnswer)
@@ -96,8 +107,12 @@ def test_unusable_input_gets_a_clear_reply(index: PolicyIndex, question: str | N
     assert check_question(question) is not None
 
 
-@pytest.mark.parametrize("question", ["我想问unemployment insurance怎么领", "失业金 how long", "社保 ABC 123"])
-def test_mixed_script_is_answered_or_declined_without_error(index: PolicyIndex, question: str) -> None:
+@pytest.mark.parametrize(
+    "question", ["我想问unemployment insurance怎么领", "失业金 how long", "社保 ABC 123"]
+)
+def test_mixed_script_is_answered_or_declined_without_error(
+    index: PolicyIndex, question: str
+) -> None:
     a = answer_question(question, index)
     assert a.kind in ("entry", "article", "section", "unsure")
     assert a.text

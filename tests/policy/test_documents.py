@@ -17,15 +17,28 @@ from knowledge.documents import (
 
 from .conftest import LAWS_DIR
 
-needs_laws = pytest.mark.skipif(not LAWS_DIR.is_dir(),
-                                reason=f"real statutes not found at {LAWS_DIR}")
+needs_laws = pytest.mark.skipif(
+    not LAWS_DIR.is_dir(), reason=f"real statutes not found at {LAWS_DIR}"
+)
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("一", 1), ("十", 10), ("十四", 14), ("二十", 20), ("一百", 100), ("一百零二", 102),
-    ("一百一十", 110), ("三百一十五", 315), ("一千零一", 1001), ("两百", 200), ("12", 12),
-    ("１２", 12),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("一", 1),
+        ("十", 10),
+        ("十四", 14),
+        ("二十", 20),
+        ("一百", 100),
+        ("一百零二", 102),
+        ("一百一十", 110),
+        ("三百一十五", 315),
+        ("一千零一", 1001),
+        ("两百", 200),
+        ("12", 12),
+        ("１２", 12),
+    ],
+)
 def test_chinese_numerals(text: str, value: int) -> None:
     assert chinese_to_int(text) == value
 
@@ -60,8 +73,10 @@ def test_markdown_law_chunks(law_folder: Path) -> None:
 
 def test_reference_inside_article_is_not_a_new_article(tmp_path: Path) -> None:
     doc = tmp_path / "a.md"
-    doc.write_text("# 某条例\n\n第一条 总则。\n\n第二条 内容。\n\n第三条 其他。\n\n"
-                   "第一条 规定的情形除外。\n", encoding="utf-8")
+    doc.write_text(
+        "# 某条例\n\n第一条 总则。\n\n第二条 内容。\n\n第三条 其他。\n\n第一条 规定的情形除外。\n",
+        encoding="utf-8",
+    )
     chunks = load_document(doc)
     assert [c.article_no for c in chunks] == [1, 2, 3]
     assert "规定的情形除外" in chunks[-1].text
@@ -79,8 +94,11 @@ def test_regions() -> None:
 
 def test_non_law_document_chunks_by_heading(tmp_path: Path) -> None:
     doc = tmp_path / "服务指南.md"
-    doc.write_text("# 零工市场服务指南\n\n## 服务时间\n\n工作日早上7点开门。\n\n"
-                   "## 办理材料\n\n身份证。\n\n求职登记表。\n", encoding="utf-8")
+    doc.write_text(
+        "# 零工市场服务指南\n\n## 服务时间\n\n工作日早上7点开门。\n\n"
+        "## 办理材料\n\n身份证。\n\n求职登记表。\n",
+        encoding="utf-8",
+    )
     chunks = load_document(doc)
     assert [c.article_label for c in chunks] == ["服务时间", "办理材料"]
     assert all(c.article_no is None for c in chunks)
@@ -90,7 +108,9 @@ def test_non_law_document_chunks_by_heading(tmp_path: Path) -> None:
 
 def test_txt_in_gb18030(tmp_path: Path) -> None:
     doc = tmp_path / "本地规定.txt"
-    doc.write_bytes("杭州市就业补贴办法\n第一条 目的。\n第二条 范围。\n第三条 标准。\n".encode("gb18030"))
+    doc.write_bytes(
+        "杭州市就业补贴办法\n第一条 目的。\n第二条 范围。\n第三条 标准。\n".encode("gb18030")
+    )
     chunks = load_document(doc)
     assert [c.article_no for c in chunks] == [1, 2, 3]
     assert chunks[0].law == "杭州市就业补贴办法"
@@ -127,9 +147,15 @@ def test_pdf_ingestion(tmp_path: Path) -> None:
     path = tmp_path / "条例.pdf"
     c = canvas_mod.Canvas(str(path))
     c.setFont("STSong-Light", 12)
-    lines = ["某某省就业促进条例", "第一章 总则", "第一条 为了促进就业，",
-             "制定本条例。", "第二条 本条例适用于本省。", "第二章 扶持",
-             "第一百零二条 本条例自公布之日起施行。"]
+    lines = [
+        "某某省就业促进条例",
+        "第一章 总则",
+        "第一条 为了促进就业，",
+        "制定本条例。",
+        "第二条 本条例适用于本省。",
+        "第二章 扶持",
+        "第一百零二条 本条例自公布之日起施行。",
+    ]
     y = 800
     for line in lines:
         c.drawString(50, y, line)
@@ -158,7 +184,10 @@ def test_real_statutes() -> None:
     assert art.effective == "1999-01-22"
     contract = [c for c in chunks if c.short_law == "劳动合同法" and c.is_article]
     assert [c.article_no for c in contract] == list(range(1, 99))
-    assert next(c for c in contract if c.article_no == 58).chapter == "第五章 特别规定 · 第二节 劳务派遣"
+    assert (
+        next(c for c in contract if c.article_no == 58).chapter
+        == "第五章 特别规定 · 第二节 劳务派遣"
+    )
     labour = [c for c in chunks if c.short_law == "劳动法" and c.is_article]
     assert any(c.article_label == "第一百条" for c in labour)
     gd = [c for c in chunks if c.law == "广东省失业保险条例"]

@@ -61,12 +61,15 @@ def test_hash_changes_with_content(tmp_path: Path) -> None:
     assert before != after
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("audience: worker", "audience: boss"), "audience"),
-    (("effective: 1999-01-22", "effective: 1999年"), "YYYY-MM-DD"),
-    (("    source: {document: 失业保险条例, article: 第十七条}\n", ""), "source"),
-    (("    answer: 缴费年限越长，能领的月数越多。\n", ""), "answer"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("audience: worker", "audience: boss"), "audience"),
+        (("effective: 1999-01-22", "effective: 1999年"), "YYYY-MM-DD"),
+        (("    source: {document: 失业保险条例, article: 第十七条}\n", ""), "source"),
+        (("    answer: 缴费年限越长，能领的月数越多。\n", ""), "answer"),
+    ],
+)
 def test_broken_entries_are_refused(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     with pytest.raises(CorpusError, match=message):
         load_corpus(write(tmp_path, GOOD.replace(*change)))

@@ -45,7 +45,9 @@ def test_alias_finds_its_entry(index: PolicyIndex) -> None:
 
 @pytest.mark.parametrize("method", ["bm25", "dense", "hybrid"])
 def test_each_method_finds_the_article(index: PolicyIndex, method: str) -> None:
-    hits = index.search("具备什么条件的失业人员可以领取失业保险金", k=3, kinds=["article"], method=method)  # type: ignore[arg-type]
+    hits = index.search(
+        "具备什么条件的失业人员可以领取失业保险金", k=3, kinds=["article"], method=method
+    )  # type: ignore[arg-type]
     assert all(h.item.kind == "article" for h in hits)
     assert hits[0].item.chunk is not None and hits[0].item.chunk.article_label == "第十四条"
 
@@ -64,15 +66,21 @@ def test_region_filter_and_local_penalty(index: PolicyIndex) -> None:
     assert "entry:gd-ui-amount" in {h.item.key for h in guangdong}
     elsewhere = index.search("失业金一个月多少钱", k=10, region="杭州")
     assert "entry:gd-ui-amount" not in {h.item.key for h in elsewhere}
+
     # Without a region the local entry ranks lower than when the question names 广东.
     def gd_score(query: str) -> float:
-        return next(h.score for h in index.search(query, k=10) if h.item.key == "entry:gd-ui-amount")
+        return next(
+            h.score for h in index.search(query, k=10) if h.item.key == "entry:gd-ui-amount"
+        )
 
     named, plain = "广东失业金一个月多少钱", "失业金一个月多少钱"
     assert gd_score(named) > gd_score(plain)
     # The penalty itself: the same question scores the local entry higher with its region.
-    assert next(h.score for h in index.search(plain, k=10, region="广东")
-                if h.item.key == "entry:gd-ui-amount") > gd_score(plain)
+    assert next(
+        h.score
+        for h in index.search(plain, k=10, region="广东")
+        if h.item.key == "entry:gd-ui-amount"
+    ) > gd_score(plain)
 
 
 def test_empty_query_and_empty_index(index: PolicyIndex, fake_embedder: FakeEmbedder) -> None:
@@ -81,10 +89,13 @@ def test_empty_query_and_empty_index(index: PolicyIndex, fake_embedder: FakeEmbe
     assert empty.search("失业金") == []
 
 
-def test_save_load_round_trip(index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+def test_save_load_round_trip(
+    index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
     index.save(tmp_path / "idx")
-    loaded = PolicyIndex.load(tmp_path / "idx", fake_embedder,
-                              corpus_digest=corpus_hash(SAMPLE_ENTRIES))
+    loaded = PolicyIndex.load(
+        tmp_path / "idx", fake_embedder, corpus_digest=corpus_hash(SAMPLE_ENTRIES)
+    )
     assert [i.key for i in loaded.items] == [i.key for i in index.items]
     assert loaded.items[0].entry == index.items[0].entry
     q = "辞职了能不能领失业金"
@@ -101,7 +112,9 @@ def test_missing_index_is_refused(tmp_path: Path, fake_embedder: FakeEmbedder) -
         get_policy_index(tmp_path / "nothing2")
 
 
-def test_stale_index_is_refused(index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+def test_stale_index_is_refused(
+    index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
     index.save(tmp_path / "idx")
     with pytest.raises(PolicyIndexStale) as err:
         PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest="another-corpus")
@@ -109,13 +122,18 @@ def test_stale_index_is_refused(index: PolicyIndex, tmp_path: Path, fake_embedde
     assert "python -m knowledge.policy_index build" in str(err.value)
 
 
-def test_changed_documents_make_the_index_stale(tmp_path: Path, fake_embedder: FakeEmbedder,
-                                               law_folder: Path) -> None:
+def test_changed_documents_make_the_index_stale(
+    tmp_path: Path, fake_embedder: FakeEmbedder, law_folder: Path
+) -> None:
     from knowledge.policy_index import documents_fingerprint
 
-    idx = PolicyIndex.build(SAMPLE_ENTRIES, load_folder(law_folder), fake_embedder,
-                            documents_dir=str(law_folder),
-                            documents_digest=documents_fingerprint(law_folder))
+    idx = PolicyIndex.build(
+        SAMPLE_ENTRIES,
+        load_folder(law_folder),
+        fake_embedder,
+        documents_dir=str(law_folder),
+        documents_digest=documents_fingerprint(law_folder),
+    )
     idx.save(tmp_path / "idx")
     digest = corpus_hash(SAMPLE_ENTRIES)
     PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=digest)
@@ -125,15 +143,18 @@ def test_changed_documents_make_the_index_stale(tmp_path: Path, fake_embedder: F
 
 
 @pytest.mark.parametrize("other", [FakeEmbedder(name="another-model"), FakeEmbedder(dim=128)])
-def test_mismatched_model_is_refused(index: PolicyIndex, tmp_path: Path, other: FakeEmbedder) -> None:
+def test_mismatched_model_is_refused(
+    index: PolicyIndex, tmp_path: Path, other: FakeEmbedder
+) -> None:
     index.save(tmp_path / "idx")
     with pytest.raises(PolicyIndexMismatch) as err:
         PolicyIndex.load(tmp_path / "idx", other, corpus_digest=corpus_hash(SAMPLE_ENTRIES))
     assert "向量模型不一致" in str(err.value)
 
 
-def test_corrupt_index_files_are_refused(index: PolicyIndex, tmp_path: Path,
-                                         fake_embedder: FakeEmbedder) -> None:
+def test_corrupt_index_files_are_refused(
+    index: PolicyIndex, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
     index.save(tmp_path / "idx")
     (tmp_path / "idx" / "faiss.index").unlink()
     with pytest.raises(PolicyIndexMissing):

@@ -28,13 +28,16 @@ def index() -> PolicyIndex:
     return PolicyIndex.build(load_corpus(), load_folder(LAWS_DIR), get_embedder(), cache)
 
 
-@pytest.mark.parametrize(("question", "law", "article"), [
-    ("失业了要满足哪些条件才能领失业保险金", "失业保险条例", "第十四条"),
-    ("单位一直不和我签书面劳动合同，可以要双倍工资吗", "劳动合同法", "第八十二条"),
-    ("公司辞退我要给多少经济补偿", "劳动合同法", "第四十七条"),
-    ("上下班路上出了车祸算工伤吗", "工伤保险条例", "第十四条"),
-    ("劳动仲裁的时效是多久", "劳动争议调解仲裁法", "第二十七条"),
-])
+@pytest.mark.parametrize(
+    ("question", "law", "article"),
+    [
+        ("失业了要满足哪些条件才能领失业保险金", "失业保险条例", "第十四条"),
+        ("单位一直不和我签书面劳动合同，可以要双倍工资吗", "劳动合同法", "第八十二条"),
+        ("公司辞退我要给多少经济补偿", "劳动合同法", "第四十七条"),
+        ("上下班路上出了车祸算工伤吗", "工伤保险条例", "第十四条"),
+        ("劳动仲裁的时效是多久", "劳动争议调解仲裁法", "第二十七条"),
+    ],
+)
 def test_article_in_top_ten(index: PolicyIndex, question: str, law: str, article: str) -> None:
     hits = index.search(question, k=10, kinds=["article"])
     found = [(h.item.law, h.item.chunk.article_label) for h in hits if h.item.chunk]
@@ -42,7 +45,9 @@ def test_article_in_top_ten(index: PolicyIndex, question: str, law: str, article
 
 
 def test_citation_chunk_for_unemployment_conditions(index: PolicyIndex) -> None:
-    item = index.article("中华人民共和国失业保险条例", "第十四条") or index.article("失业保险条例", "第十四条")
+    item = index.article("中华人民共和国失业保险条例", "第十四条") or index.article(
+        "失业保险条例", "第十四条"
+    )
     assert item is not None and item.chunk is not None
     assert item.chunk.chapter == "第三章 失业保险待遇"
 

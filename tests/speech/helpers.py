@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -70,7 +69,10 @@ def korean() -> Language:
 
 
 def chinese() -> Language:
-    path = os.environ.get("JOBBOT_VOSK_MODEL_PATH", "")
+    from knowledge.settings import Settings
+
+    # A fresh Settings (not the cached one): the environment or JOBBOT_CONFIG decide.
+    path = Settings().vosk_model_path
     if not path or not Path(path).is_dir():
         pytest.skip(
             "no Chinese Vosk model: set JOBBOT_VOSK_MODEL_PATH to an unpacked "

@@ -223,7 +223,7 @@ async function setHandsFree(on) {
   if (on === handsFree) return;
   handsFree = on;
   ui.mode.setAttribute("aria-pressed", String(on));
-  ui.talkLabel.textContent = on ? "免提中（点此停止）" : "按住说话";
+  ui.talkLabel.textContent = on ? "停止免提" : "按住说话";
   if (on) {
     try {
       const m = await ensureMic();
