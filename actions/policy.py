@@ -16,16 +16,19 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from knowledge.answers import HANDOFF_PAYLOAD, PolicyAnswer, answer_question
+from knowledge.answers import (
+    ASK_EMPLOYER_QUESTION,
+    ASK_WORKER_QUESTION,
+    HANDOFF_PAYLOAD,
+    UNAVAILABLE,
+    CannedReply,
+    PolicyAnswer,
+    answer_question,
+)
 
 logger = logging.getLogger(__name__)
 
 EMPLOYER_INTENT = "ask_hiring_policy"
-UNAVAILABLE_RESPONSE = "utter_policy_unavailable"
-ASK_QUESTION_RESPONSE = {
-    False: "utter_ask_policy_question",
-    True: "utter_ask_hiring_policy_question",
-}
 
 
 def _default_index() -> Any:
@@ -50,20 +53,21 @@ class ActionAnswerPolicy(Action):
         message = tracker.latest_message or {}
         question = str(message.get("text") or "")
         intent = (message.get("intent") or {}).get("name")
-        audience = (
-            "employer"
-            if intent == EMPLOYER_INTENT
-            else (
-                tracker.get_slot("policy_audience") if intent not in ("ask_policy",) else "worker"
-            )
-            or "worker"
-        )
+        # Employers ask with ask_hiring_policy; a follow-up with another intent (a tapped
+        # related question) keeps the audience of the conversation so far.
+        if intent == EMPLOYER_INTENT:
+            audience = "employer"
+        elif intent == "ask_policy":
+            audience = "worker"
+        else:
+            audience = tracker.get_slot("policy_audience") or "worker"
         region = tracker.get_slot("city") if "city" in tracker.slots else None
         voice = tracker.get_slot("channel_mode") == "voice"
 
         if not question.strip() or question.lstrip().startswith("/"):
             # A button payload such as /ask_policy carries no question of its own.
-            dispatcher.utter_message(response=ASK_QUESTION_RESPONSE[audience == "employer"])
+            reply = ASK_EMPLOYER_QUESTION if audience == "employer" else ASK_WORKER_QUESTION
+            self._send_canned(dispatcher, reply, voice)
             return [SlotSet("policy_audience", audience)]
 
         try:
@@ -75,7 +79,7 @@ class ActionAnswerPolicy(Action):
                 logger.error("policy answer unavailable: %s", exc)
             else:
                 logger.exception("policy answer failed")
-            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+            self._send_canned(dispatcher, UNAVAILABLE, voice)
             return [SlotSet("policy_audience", audience)]
 
         self._send(dispatcher, answer, voice)
@@ -88,6 +92,11 @@ class ActionAnswerPolicy(Action):
         if bad is not None:  # no need to load the index for input we cannot use
             return bad
         return answer_question(question, self._index_loader(), audience=audience, region=region)
+
+    @staticmethod
+    def _send_canned(dispatcher: CollectingDispatcher, reply: CannedReply, voice: bool) -> None:
+        buttons = [{"title": t, "payload": p} for t, p in reply.buttons]
+        dispatcher.utter_message(text=reply.short if voice else reply.text, buttons=buttons or None)
 
     @staticmethod
     def _send(dispatcher: CollectingDispatcher, answer: PolicyAnswer, voice: bool) -> None:

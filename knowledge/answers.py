@@ -44,6 +44,43 @@ LOCAL_VARIES = "具体金额和办理方式以当地规定为准。"
 
 
 @dataclass(frozen=True)
+class CannedReply:
+    """A fixed reply with its voice version and buttons (Rasa's ``title``/``payload`` form)."""
+
+    text: str
+    short: str
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+HANDOFF_BUTTON = ("转人工服务", "/human_handoff")
+UNAVAILABLE = CannedReply(
+    text="抱歉，政策知识库暂时不可用，我现在没法回答政策问题。请稍后再试，或者点“转人工服务”联系工作人员。",
+    short="抱歉，政策知识库暂时用不了。您可以稍后再问，或者说“转人工”。",
+    buttons=(HANDOFF_BUTTON,),
+)
+# A bare /ask_policy (e.g. the 问政策 button) carries no question: ask for one.
+ASK_WORKER_QUESTION = CannedReply(
+    text="您想了解哪方面的政策？可以直接输入问题，也可以点下面的常见问题：",
+    short="您想了解哪方面的政策？直接说问题就行，比如：失业金怎么领。",
+    buttons=(
+        ("失业金怎么领", "失业金怎么领"),
+        ("灵活就业社保补贴", "灵活就业人员有社保补贴吗"),
+        ("没签劳动合同怎么办", "老板不跟我签劳动合同怎么办"),
+        ("创业担保贷款", "创业担保贷款怎么申请"),
+    ),
+)
+ASK_EMPLOYER_QUESTION = CannedReply(
+    text="您想了解哪方面的招用工政策？可以直接输入问题，也可以点下面的常见问题：",
+    short="您想了解哪方面的招用工政策？比如：招高校毕业生有什么补贴。",
+    buttons=(
+        ("吸纳就业补贴", "企业招高校毕业生有什么补贴"),
+        ("招用残疾人", "公司招残疾人有什么优惠"),
+        ("稳岗返还", "稳岗返还怎么申请"),
+    ),
+)
+
+
+@dataclass(frozen=True)
 class RelatedQuestion:
     """A follow-up the user can tap: button title and the question it sends."""
 

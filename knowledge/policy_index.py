@@ -355,6 +355,7 @@ class PolicyIndex:
         self._bm25_tokens = [list(t) for t in tokens]
         # BM25Okapi divides by zero on an empty corpus; an index with no items answers nothing.
         self._bm25 = BM25Okapi([t or ["_"] for t in self._bm25_tokens]) if self.items else None
+        self._postings = _bm25_postings(self._bm25) if self._bm25 is not None else {}
         self._lock = threading.Lock()
         self._law_of = [i.law for i in self.items]
         self._laws = sorted(set(self._law_of))
@@ -366,6 +367,7 @@ class PolicyIndex:
         self._chunk_mask = np.array([i.chunk is not None for i in self.items], dtype=bool)
         self._entry_idx = np.flatnonzero(~self._chunk_mask) if self.items else np.zeros(0, np.int64)
         self._qcache: dict[str, np.ndarray] = {}
+        self._local_regions = sorted({i.region for i in self.items if i.region != NATIONAL})
         self._by_key = {it.key: n for n, it in enumerate(self.items)}
         self._article_key: dict[tuple[str, str], int] = {}
         for n, it in enumerate(self.items):
@@ -607,7 +609,13 @@ class PolicyIndex:
     def bm25_scores(self, tokens: Sequence[str]) -> np.ndarray:
         if self._bm25 is None or not tokens:
             return np.zeros(len(self.items), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(list(tokens)), dtype=np.float32)
+        # Same sums as BM25Okapi.get_scores, from postings built once: ~50x faster.
+        scores = np.zeros(len(self.items), dtype=np.float32)
+        for t in tokens:
+            posting = self._postings.get(t)
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+        return scores
 
     def _query_vector(self, text: str) -> np.ndarray:
         vec = self._qcache.get(text)
@@ -691,7 +699,8 @@ class PolicyIndex:
         else:
             fused = self._fuse(query, dense, bm_norm, mask, region, fusion)
         fused = np.where(mask, fused, -np.inf)
-        order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
+        finite = np.flatnonzero(np.isfinite(fused))
+        order = finite[np.argsort(-fused[finite], kind="stable")].tolist()
         if method == "hybrid" and fusion.diversify_laws > 1:
             order = _diversify(order, self._law_of, fusion.diversify_window, fusion.diversify_laws)
         return [
@@ -737,7 +746,9 @@ class PolicyIndex:
             want = normalize_region(region) if region else ""
             local = (self._region_arr != NATIONAL) & (self._region_arr != want)
             if local.any():
-                named = np.array([_mentions_region(query, r) for r in self._region_arr], dtype=bool)
+                named = np.isin(
+                    self._region_arr, [r for r in self._local_regions if _mentions_region(query, r)]
+                )
                 fused[local & ~named] -= cfg.local_penalty
 
         # Law-level routing: laws hinted by the question's words, laws the best-matching
@@ -776,6 +787,23 @@ class PolicyIndex:
                 )
         fused = fused + np.where(self._chunk_mask, law_bonus[self._law_idx], 0.0)
         return (fused + article_bonus).astype(np.float32)
+
+
+def _bm25_postings(bm25: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per term: the documents containing it and their BM25Okapi term scores."""
+    docs: dict[str, list[int]] = {}
+    weights: dict[str, list[float]] = {}
+    k1, b, avgdl = bm25.k1, bm25.b, bm25.avgdl
+    for d, freqs in enumerate(bm25.doc_freqs):
+        norm = k1 * (1 - b + b * bm25.doc_len[d] / avgdl)
+        for term, tf in freqs.items():
+            idf = bm25.idf.get(term) or 0.0
+            docs.setdefault(term, []).append(d)
+            weights.setdefault(term, []).append(idf * tf * (k1 + 1) / (tf + norm))
+    return {
+        t: (np.asarray(docs[t], dtype=np.int64), np.asarray(weights[t], dtype=np.float32))
+        for t in docs
+    }
 
 
 def _diversify(order: list[int], laws: Sequence[str], window: int, min_laws: int) -> list[int]:

@@ -97,3 +97,19 @@ def test_fallback_offers_two_guesses_then_a_person(rasa_stack: Any) -> None:
     post(rasa_stack, sender, "/nlu_fallback")
     person = post(rasa_stack, sender, "/out_of_scope")
     assert "/human_handoff" in [b["payload"] for b in person[-1].get("buttons", [])]
+
+
+def test_repeat_inside_a_form_keeps_the_form_going(rasa_stack: Any) -> None:
+    sender = "e2e-repeat-form"
+    question = post(rasa_stack, sender, '/check_eligibility{"benefit":"hiring_subsidy"}')
+    again = post(rasa_stack, sender, "/repeat")
+    assert texts(again) == texts(question) and "1/3" in texts(again)
+    assert "2/3" in texts(post(rasa_stack, sender, "/affirm"))
+
+
+def test_restart_forgets_the_conversation(rasa_stack: Any) -> None:
+    sender = "e2e-restart"
+    post(rasa_stack, sender, '/check_eligibility{"benefit":"training_subsidy"}')
+    assert "重新开始" in texts(post(rasa_stack, sender, "/restart"))
+    tracker = httpx.get(f"{rasa_stack.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+    assert tracker["slots"]["benefit"] is None and not tracker["active_loop"].get("name")

@@ -52,10 +52,9 @@ def test_kiosk_page_voice_conversation(model: SpeechModel, mic_wav: Path) -> Non
     app = kiosk_app(rasa, speech=model, tts=EspeakTTS())
     with serve(app) as base_url, chromium(mic_wav) as driver:
         heard = _talk_hands_free(driver, base_url)
-        # The browser's own processing (resampling, noise suppression, gain control) alters
-        # espeak's robotic voice a little: assert on the words that survive it.
-        for word in ("어서", "오세요"):
-            assert word in heard
+        # The browser resamples and cancels echo, which changes espeak's robotic voice a
+        # little: assert on the word that survives it in every run.
+        assert "월요일" in heard
         bots = wait_for(
             driver, f"{BOT_TEXTS}.some(t => t.startsWith('您说的是')) && {BOT_TEXTS}", 30
         )
@@ -95,7 +94,7 @@ def test_kiosk_page_with_real_rasa(rasa_stack: object, model: SpeechModel, mic_w
     app = create_app(settings, rasa, speech=model, tts=EspeakTTS(), load_speech=False)
     with serve(app) as base_url, chromium(mic_wav) as driver:
         heard = _talk_hands_free(driver, base_url)
-        assert "오세요" in heard
+        assert "월요일" in heard
         # Korean speech is out of scope for the Chinese bot: any real reply will do here.
         wait_for(driver, f"{BOT_TEXTS}.length >= 2", 60)
         # The text box fallback: a Chinese greeting gets the bot's greeting.

@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.policy import ActionAnswerPolicy
+from knowledge.answers import ASK_EMPLOYER_QUESTION, ASK_WORKER_QUESTION, UNAVAILABLE
 from knowledge.documents import load_folder
 from knowledge.policy_index import PolicyIndex, PolicyIndexStale
 
@@ -114,20 +115,15 @@ async def test_missing_index_apologises_and_logs_the_command(
         raise PolicyIndexStale("the policy corpus changed", Path("/tmp/idx"))
 
     messages, events = await run(ActionAnswerPolicy(stale), tracker("失业金能领几个月"))
-    assert messages == [
-        {
-            "text": None,
-            "buttons": [],
-            "elements": [],
-            "custom": {},
-            "template": "utter_policy_unavailable",
-            "response": "utter_policy_unavailable",
-            "image": None,
-            "attachment": None,
-        }
-    ]
+    assert len(messages) == 1
+    assert messages[0]["text"] == UNAVAILABLE.text and messages[0]["text"].startswith("抱歉")
+    assert {"title": "转人工服务", "payload": "/human_handoff"} in messages[0]["buttons"]
     assert "python -m knowledge.policy_index build" in caplog.text
     assert events == [SlotSet("policy_audience", "worker")]
+    voice, _ = await run(
+        ActionAnswerPolicy(stale), tracker("失业金能领几个月", channel_mode="voice")
+    )
+    assert voice[0]["text"] == UNAVAILABLE.short
 
 
 async def test_button_payload_without_question_asks_for_one(index: PolicyIndex) -> None:
@@ -135,11 +131,13 @@ async def test_button_payload_without_question_asks_for_one(index: PolicyIndex) 
         raise AssertionError("the index is not needed for a bare payload")
 
     messages, _ = await run(ActionAnswerPolicy(boom), tracker("/ask_policy"))
-    assert messages[0]["response"] == "utter_ask_policy_question"
+    assert messages[0]["text"] == ASK_WORKER_QUESTION.text
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == [p for _, p in ASK_WORKER_QUESTION.buttons]
     messages, _ = await run(
         ActionAnswerPolicy(boom), tracker("/ask_hiring_policy", "ask_hiring_policy")
     )
-    assert messages[0]["response"] == "utter_ask_hiring_policy_question"
+    assert messages[0]["text"] == ASK_EMPLOYER_QUESTION.text
 
 
 @pytest.mark.parametrize("text", ["😀😀", "x" * 10_000, "what is unemployment insurance"])

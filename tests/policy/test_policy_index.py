@@ -183,3 +183,12 @@ def test_query_expansion_and_tokens() -> None:
     tokens = tokenize("用人单位解除劳动合同的，应当支付经济补偿。")
     assert "用人单位" in tokens and "经济补偿" in tokens
     assert "的" not in tokens and "，" not in tokens
+
+
+def test_bm25_postings_match_rank_bm25(index: PolicyIndex) -> None:
+    import numpy as np
+
+    for query in ("失业保险金 领取 条件 条件", "残疾人 优惠", "没有这个词"):
+        tokens = tokenize(query)
+        expected = np.asarray(index._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[union-attr]
+        assert np.allclose(index.bm25_scores(tokens), expected, atol=1e-5)

@@ -120,10 +120,11 @@ async def test_conversation_through_telegram(
             [cancelled] = await chat.say("/cancel")
             assert cancelled["text"] == CANCELLED
 
-            # A policy question: an answer that cites its source.
-            answer = _text(await chat.say("失业了能领失业保险金吗？需要什么条件？"))
-            assert "失业保险" in answer, answer
-            assert "《" in answer or "依据" in answer, answer
+            # A policy question, after the 问政策 button: an answer that cites its source.
+            await chat.press("问政策")
+            answer = _text(await chat.say("领失业金的时候医疗保险谁来交？"))
+            assert "医疗保险" in answer or "医保" in answer, answer
+            assert "依据" in answer and "《" in answer, answer
 
             # A shared location: the nearest service stations.
             stations = _text(await chat.location(*HANGZHOU))

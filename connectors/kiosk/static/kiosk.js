@@ -170,8 +170,11 @@ function connect() {
 
 async function ensureMic() {
   if (mic) return mic;
+  // Echo cancellation keeps the kiosk's own speaker out; the browser's noise suppression and
+  // gain control distort speech in ways the recogniser was not trained on (measured: they
+  // turn correct transcripts of the test sentence into wrong ones), so they stay off.
   const stream = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
   });
   let ctx;
   try {
