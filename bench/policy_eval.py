@@ -242,7 +242,7 @@ def _print(report: dict[str, Any]) -> None:
         f"model {report['model']}, {report['law_chunks']} law chunks, "
         f"{report['corpus_entries']} corpus entries"
     )
-    head = f"{'method':40} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | p50 ms"
+    head = f"{'method':40} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6} | ms p50*"
     print(head)
     print("-" * len(head))
     for name, r in lb["methods"].items():
@@ -259,6 +259,10 @@ def _print(report: dict[str, Any]) -> None:
             f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
             f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} |"
         )
+    print(
+        "* search time with the query vector cached after the first method; "
+        "end-to-end latency is in bench/policy.py"
+    )
     if report.get("legalqa_mrr"):
         m = report["legalqa_mrr"]
         print(

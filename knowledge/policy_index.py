@@ -64,13 +64,14 @@ class PolicyIndexError(RuntimeError):
 
     reason_zh = "政策索引不可用"
 
-    def __init__(self, detail: str, index_dir: Path | str) -> None:
+    def __init__(self, detail: str, index_dir: Path | str, command: str = REBUILD_COMMAND) -> None:
         self.detail = detail
         self.index_dir = Path(index_dir)
+        self.command = command
         super().__init__(
-            f"{self.reason_zh}（{detail}）。请运行 `{REBUILD_COMMAND}` 重建索引。 / "
+            f"{self.reason_zh}（{detail}）。请运行 `{command}` 重建索引。 / "
             f"Policy index at {self.index_dir} is unusable ({detail}); "
-            f"rebuild it with `{REBUILD_COMMAND}`."
+            f"rebuild it with `{command}`."
         )
 
 
@@ -508,9 +509,11 @@ class PolicyIndex:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise PolicyIndexMissing(f"unreadable manifest: {exc}", root) from exc
+        docs_dir = manifest.get("documents_dir") or ""
+        command = f"{REBUILD_COMMAND} --laws {docs_dir}" if docs_dir else REBUILD_COMMAND
         if manifest.get("format") != FORMAT_VERSION:
             raise PolicyIndexMismatch(
-                f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root
+                f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root, command
             )
         if manifest.get("model") != embedder.name or int(manifest.get("dim", -1)) != int(
             embedder.dim
@@ -519,11 +522,13 @@ class PolicyIndex:
                 f"built with model {manifest.get('model')!r} (dim {manifest.get('dim')}), "
                 f"now configured {embedder.name!r} (dim {embedder.dim})",
                 root,
+                command,
             )
         current = corpus_digest if corpus_digest is not None else corpus_hash(load_corpus())
         if manifest.get("corpus_hash") != current:
-            raise PolicyIndexStale("the policy corpus changed since the index was built", root)
-        docs_dir = manifest.get("documents_dir") or ""
+            raise PolicyIndexStale(
+                "the policy corpus changed since the index was built", root, command
+            )
         if (
             check_documents
             and docs_dir
@@ -531,7 +536,7 @@ class PolicyIndex:
             and documents_fingerprint(docs_dir) != manifest.get("documents_hash")
         ):
             raise PolicyIndexStale(
-                f"documents in {docs_dir} changed since the index was built", root
+                f"documents in {docs_dir} changed since the index was built", root, command
             )
         try:
             vectors = np.load(root / "vectors.npy")
@@ -616,6 +621,11 @@ class PolicyIndex:
             if posting is not None:
                 scores[posting[0]] += posting[1]
         return scores
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure cold queries)."""
+        with self._lock:
+            self._qcache.clear()
 
     def _query_vector(self, text: str) -> np.ndarray:
         vec = self._qcache.get(text)

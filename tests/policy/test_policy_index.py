@@ -138,8 +138,9 @@ def test_changed_documents_make_the_index_stale(
     digest = corpus_hash(SAMPLE_ENTRIES)
     PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=digest)
     (law_folder / "新规定.md").write_text("# 新规定\n\n第一条 内容。\n", encoding="utf-8")
-    with pytest.raises(PolicyIndexStale):
+    with pytest.raises(PolicyIndexStale) as err:
         PolicyIndex.load(tmp_path / "idx", fake_embedder, corpus_digest=digest)
+    assert f"python -m knowledge.policy_index build --laws {law_folder}" in str(err.value)
 
 
 @pytest.mark.parametrize("other", [FakeEmbedder(name="another-model"), FakeEmbedder(dim=128)])
