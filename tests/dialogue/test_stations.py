@@ -43,9 +43,9 @@ def test_nearest_first_and_by_district() -> None:
     assert [h.station.city for h in hits] == ["杭州"] * 3
     distances = [h.distance_km or 0.0 for h in hits]
     assert distances == sorted(distances) and distances[0] < 5
-    余杭 = directory.in_area(district="余杭", limit=5)
-    assert {h.station.district for h in 余杭} == {"余杭区"} and len(余杭) == 2
-    assert 余杭[0].station.type == "就业服务站"  # general help before 零工市场
+    yuhang = directory.in_area(district="余杭", limit=5)
+    assert {h.station.district for h in yuhang} == {"余杭区"} and len(yuhang) == 2
+    assert yuhang[0].station.type == "就业服务站"  # general help before 零工市场
     assert directory.in_area(city="成都市", limit=10)[0].station.city == "成都"
     assert directory.in_area(district="不存在区") == []
 

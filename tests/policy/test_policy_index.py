@@ -193,3 +193,25 @@ def test_bm25_postings_match_rank_bm25(index: PolicyIndex) -> None:
         tokens = tokenize(query)
         expected = np.asarray(index._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[union-attr]
         assert np.allclose(index.bm25_scores(tokens), expected, atol=1e-5)
+
+
+def test_build_command_writes_a_loadable_index(
+    tmp_path: Path, law_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from knowledge.policy_index import build_index
+    from knowledge.settings import get_settings
+
+    monkeypatch.setenv("JOBBOT_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        embedder = FakeEmbedder()
+        built = build_index(law_folder, tmp_path / "idx", embedder=embedder)
+        assert (tmp_path / "var" / "cache" / "embeddings.sqlite3").is_file()
+        assert built.manifest["chunks"] == 5
+        assert built.manifest["documents_dir"] == str(law_folder.resolve())
+        loaded = get_policy_index(tmp_path / "idx", embedder=embedder)
+        assert loaded is get_policy_index(tmp_path / "idx", embedder=embedder)  # loaded once
+        hit = loaded.search("具备什么条件的失业人员可以领取失业保险金", k=1, kinds=["article"])[0]
+        assert hit.item.chunk is not None and hit.item.chunk.article_label == "第十四条"
+    finally:
+        get_settings.cache_clear()
