@@ -425,7 +425,7 @@ class PolicyIndex:
         embed_s = time.perf_counter() - t0
         manifest = {
             "format": FORMAT_VERSION,
-            "model": embedder.name,
+            "model": model_id(embedder.name),
             "dim": int(embedder.dim),
             "corpus_hash": corpus_digest if corpus_digest is not None else corpus_hash(entries),
             "documents_dir": documents_dir,
@@ -515,7 +515,7 @@ class PolicyIndex:
             raise PolicyIndexMismatch(
                 f"index format {manifest.get('format')} ≠ {FORMAT_VERSION}", root, command
             )
-        if manifest.get("model") != embedder.name or int(manifest.get("dim", -1)) != int(
+        if manifest.get("model") != model_id(embedder.name) or int(manifest.get("dim", -1)) != int(
             embedder.dim
         ):
             raise PolicyIndexMismatch(
@@ -868,6 +868,17 @@ def get_policy_index(folder: Path | str | None = None, embedder: Any | None = No
             _loaded[key] = idx
             log.info("policy index loaded from %s: %d items", root, len(idx))
         return idx
+
+
+def model_id(name: str) -> str:
+    """The model as recorded in the manifest: relative to the checkout when inside it,
+    so moving or re-cloning the project does not make a good index look mismatched."""
+    from knowledge.settings import PROJECT_ROOT
+
+    path = Path(name)
+    if path.is_absolute() and path.is_relative_to(PROJECT_ROOT):
+        return str(path.relative_to(PROJECT_ROOT))
+    return name
 
 
 def build_index(

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_url: str = ""
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
 
     # Which connectors `make run` starts besides Rasa and the action server.
     connectors: list[str] = Field(default_factory=lambda: ["kiosk"])

@@ -43,6 +43,8 @@ def train(force: bool = False) -> Path:
     """Train unless a model for the current content exists; return the model path."""
     MODELS.mkdir(exist_ok=True)
     (ROOT / "var").mkdir(exist_ok=True)
+    if model_path().exists() and not force:  # fast path: no need to wait for the lock
+        return model_path()
     with open(ROOT / "var" / "rasa-train.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one training at a time on this machine
         target = model_path()
