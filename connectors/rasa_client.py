@@ -64,9 +64,17 @@ class RasaClient:
         self._backoff_s = backoff_s
 
     async def send(
-        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        message: str,
+        metadata: dict[str, Any] | None = None,
+        fill_empty: bool = True,
     ) -> list[BotMessage]:
-        """Send one user message and return Rasa's replies in order."""
+        """Send one user message and return Rasa's replies in order.
+
+        Rasa answers ``[]`` when a custom action could not run (action server down): with
+        ``fill_empty`` the user then gets ``NO_REPLY`` instead of silence.
+        """
         body: dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             body["metadata"] = metadata
@@ -81,7 +89,11 @@ class RasaClient:
                         response=response,
                     )
                 response.raise_for_status()
-                return [BotMessage.from_json(m) for m in response.json() if isinstance(m, dict)]
+                replies = [BotMessage.from_json(m) for m in response.json() if isinstance(m, dict)]
+                if not replies and fill_empty and message.strip():
+                    logger.warning("Rasa sent no reply (is the action server up?)")
+                    return [BotMessage(text=NO_REPLY)]
+                return replies
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
                 logger.warning("Rasa request failed (attempt %d): %s", attempt + 1, exc)
                 if attempt == self._retries:
@@ -100,7 +112,8 @@ class RasaClient:
 
     async def restart(self, sender: str) -> None:
         """Start a fresh conversation for ``sender`` (used by /cancel and the kiosk idle timeout)."""
-        await self.send(sender, "/restart")
+        await self.send(sender, "/restart", fill_empty=False)
 
 
 RASA_DOWN_REPLY = "抱歉，助手暂时连不上，请稍后再试。需要帮助也可以直接到附近的就业服务站。"
+NO_REPLY = "抱歉，系统暂时出了点问题，没能处理您的请求。请稍后再试，或直接到附近的就业服务站办理。"

@@ -367,8 +367,8 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``Updater.start_webhook`` (listen address, path, URL, secret)."""
     url = settings.telegram_webhook_url
     return {
-        "listen": getattr(settings, "telegram_webhook_listen", "127.0.0.1"),
-        "port": int(getattr(settings, "telegram_webhook_port", 8443)),
+        "listen": settings.telegram_webhook_listen,
+        "port": settings.telegram_webhook_port,
         "url_path": urlsplit(url).path.lstrip("/"),
         "webhook_url": url,
         "secret_token": webhook_secret(settings.telegram_token.get_secret_value()),

@@ -51,3 +51,16 @@ async def test_gives_up_with_rasa_unavailable() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
         with pytest.raises(RasaUnavailable):
             await RasaClient(http, retries=1, backoff_s=0.01).send("u", "hi")
+
+
+async def test_empty_reply_becomes_a_chinese_apology_but_not_for_restart() -> None:
+    from connectors.rasa_client import NO_REPLY
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
+        client = RasaClient(http)
+        assert [m.text for m in await client.send("u", "杭州有保安的活吗")] == [NO_REPLY]
+        assert await client.send("u", "/restart", fill_empty=False) == []
+        await client.restart("u")  # no apology for a silent restart
