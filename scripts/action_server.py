@@ -8,6 +8,7 @@ Chinese) instead of leaving Rasa with a 500 and the user with silence.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from rasa_sdk.endpoint import create_argument_parser, run
@@ -41,11 +42,28 @@ class SafeActionExecutor(ActionExecutor):
             return self._create_api_response([], dispatcher.messages)
 
 
+def warm_up_knowledge() -> None:
+    """Load the embedding model, the policy index and the job search once, off the request path.
+
+    Failures are only logged: the actions report a missing index to the user themselves.
+    """
+    from knowledge.jobs import warm_up as warm_up_jobs
+    from knowledge.policy_index import get_policy_index
+
+    for name, load in (("policy index", get_policy_index), ("job search", warm_up_jobs)):
+        try:
+            load()
+            logger.info("%s ready", name)
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never stop the server
+            logger.warning("%s not loaded at start-up: %s", name, exc)
+
+
 def main() -> None:
     args = create_argument_parser().parse_args()
     setup_logging(get_settings().log_level)
     executor = SafeActionExecutor()
     executor.register_package(args.actions_module or args.actions or "actions")
+    threading.Thread(target=warm_up_knowledge, name="warm-up", daemon=True).start()
     run(executor, args.port, args.cors, auto_reload=False, endpoints=args.endpoints)
 
 

@@ -33,8 +33,18 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     if not (ROOT / ".venv-rasa" / "bin" / "rasa").exists():
         pytest.fail(".venv-rasa is missing: run `make setup` (make test does it)")
+    import shutil
+
+    from knowledge.settings import get_settings
+
     model = train()
     work = tmp_path_factory.mktemp("stack")
+    # The job store is copied so postings made by tests never reach the operator's store.
+    jobs_db = work / "jobs.sqlite3"
+    settings = get_settings()
+    source_db = Path(settings.jobs_db_url.removeprefix("sqlite:///"))
+    if settings.jobs_db_url.startswith("sqlite:///") and source_db.exists():
+        shutil.copy(source_db, jobs_db)
     stack = ServiceStack(
         model_path=model,
         rasa_port=free_port(),
@@ -43,6 +53,7 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         tracker_db=work / "tracker.sqlite3",
         extra_env={
             "JOBBOT_TICKETS_DB": str(work / "tickets.sqlite3"),
+            "JOBBOT_JOBS_DB_URL": f"sqlite:///{jobs_db}",
             "JOBBOT_LOG_LEVEL": os.environ.get("JOBBOT_LOG_LEVEL", "INFO"),
         },
     )
