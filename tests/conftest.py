@@ -33,7 +33,7 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     if not (ROOT / ".venv-rasa" / "bin" / "rasa").exists():
         pytest.fail(".venv-rasa is missing: run `make setup` (make test does it)")
-    import shutil
+    import sqlite3
 
     from knowledge.settings import get_settings
 
@@ -44,7 +44,8 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     settings = get_settings()
     source_db = Path(settings.jobs_db_url.removeprefix("sqlite:///"))
     if settings.jobs_db_url.startswith("sqlite:///") and source_db.exists():
-        shutil.copy(source_db, jobs_db)
+        with sqlite3.connect(source_db) as src, sqlite3.connect(jobs_db) as dst:
+            src.backup(dst)  # consistent even with a WAL beside the file
     stack = ServiceStack(
         model_path=model,
         rasa_port=free_port(),
