@@ -55,7 +55,10 @@ def main() -> int:
     }
     best_entity = max((v for v in entities.values() if v is not None), default=None)
     rows = [{"metric": "intent F1 (weighted)", "value": intent, "target": INTENT_TARGET}]
-    rows += [{"metric": f"entity F1 ({name})", "value": f1, "target": ENTITY_TARGET} for name, f1 in entities.items()]
+    rows += [
+        {"metric": f"entity F1 ({name})", "value": f1, "target": ENTITY_TARGET}
+        for name, f1 in entities.items()
+    ]
     print_table(f"NLU {args.folds}-fold cross-validation", rows)
     write_report(
         "nlu_cv",

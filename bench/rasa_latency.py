@@ -39,7 +39,9 @@ def measure(rasa_url: str, turns: int) -> dict[str, dict[str, float]]:
             parse_s.append(time.perf_counter() - started)
             sender = f"bench-{i // len(TURNS)}"
             started = time.perf_counter()
-            http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text}).raise_for_status()
+            http.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ).raise_for_status()
             turn_s.append(time.perf_counter() - started)
     return {"model_parse": percentiles_ms(parse_s), "rest_turn": percentiles_ms(turn_s)}
 

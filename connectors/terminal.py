@@ -25,7 +25,9 @@ def render(messages: list[BotMessage]) -> tuple[str, list[Button]]:
             lines.append(f"[图片] {message.image}")
         if message.custom.get("type") == "policy_answer":
             for citation in message.custom.get("citations", []):
-                lines.append(f"  依据：《{citation.get('document', '')}》{citation.get('article', '')}")
+                lines.append(
+                    f"  依据：《{citation.get('document', '')}》{citation.get('article', '')}"
+                )
         for button in message.buttons:
             buttons.append(button)
             lines.append(f"  {len(buttons)}. {button.title}")

@@ -37,12 +37,13 @@ def main() -> int:
     ours = model_dir.is_absolute() and (
         not model_dir.exists() or (model_dir / "conversion.json").exists()
     )
-    if ours:
-        if _run("embedding model", "knowledge.embeddings.convert", "--out", str(model_dir)):
-            return 1
-    if _run("policy index is current", "knowledge.policy_index", "check", quiet=True) != 0:
-        if _run("policy index", "knowledge.policy_index", "build"):
-            return 1
+    if ours and _run("embedding model", "knowledge.embeddings.convert", "--out", str(model_dir)):
+        return 1
+    policy_current = (
+        _run("policy index is current", "knowledge.policy_index", "check", quiet=True) == 0
+    )
+    if not policy_current and _run("policy index", "knowledge.policy_index", "build"):
+        return 1
     if _run("job store and vectors", "knowledge.jobs", "build"):
         return 1
     return 0

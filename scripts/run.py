@@ -49,7 +49,7 @@ def main() -> int:
         stack.start(on_wait=on_wait)
         print(f"\n就业助手已启动（{time.monotonic() - started:.0f} 秒）", flush=True)
         print(f"  Rasa REST:  {stack.rasa_url}/webhooks/rest/webhook")
-        print(f"  终端聊天:   make chat")
+        print("  终端聊天:   make chat")
         if "kiosk" in connectors:
             print(f"  自助终端:   http://{settings.kiosk_host}:{settings.kiosk_port}/")
         if "telegram" in connectors:
@@ -59,7 +59,9 @@ def main() -> int:
         while True:
             dead = stack.first_dead()
             if dead is not None:
-                print(f"{dead.name} 已退出（见 {dead.log_path}），正在停止全部服务。", file=sys.stderr)
+                print(
+                    f"{dead.name} 已退出（见 {dead.log_path}），正在停止全部服务。", file=sys.stderr
+                )
                 return 1
             time.sleep(1.0)
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ one child, or a hard kill of the supervisor.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -95,10 +96,8 @@ class Service:
             except subprocess.TimeoutExpired:
                 continue
             # The leader is gone; make sure no grandchild of the group is left.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             break
 
 
@@ -144,7 +143,13 @@ class ServiceStack:
         self.services = [
             Service(
                 name="action server",
-                argv=[str(MAIN_PYTHON), "-m", "scripts.action_server", "--port", str(self.action_port)],
+                argv=[
+                    str(MAIN_PYTHON),
+                    "-m",
+                    "scripts.action_server",
+                    "--port",
+                    str(self.action_port),
+                ],
                 health_url=f"http://127.0.0.1:{self.action_port}/health",
                 env=env,
                 log_path=self.log_dir / "actions.log",
@@ -152,14 +157,21 @@ class ServiceStack:
             Service(
                 name="Rasa server",
                 argv=[
-                    str(RASA_BIN), "run",
-                    "--model", str(self.model_path),
-                    "--endpoints", str(self.endpoints),
-                    "--credentials", str(ROOT / "bot" / "credentials.yml"),
-                    "--port", str(self.rasa_port),
-                    "--interface", "127.0.0.1",
+                    str(RASA_BIN),
+                    "run",
+                    "--model",
+                    str(self.model_path),
+                    "--endpoints",
+                    str(self.endpoints),
+                    "--credentials",
+                    str(ROOT / "bot" / "credentials.yml"),
+                    "--port",
+                    str(self.rasa_port),
+                    "--interface",
+                    "127.0.0.1",
                     "--enable-api",
-                    "--cors", "*",
+                    "--cors",
+                    "*",
                 ],  # fmt: skip
                 health_url=f"{self.rasa_url}/status",
                 env=env,
@@ -187,15 +199,15 @@ class ServiceStack:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not service.alive():
-                raise RuntimeError(
-                    f"{service.name} exited during start-up; see {service.log_path}"
-                )
+                raise RuntimeError(f"{service.name} exited during start-up; see {service.log_path}")
             if service.healthy():
                 return
             if on_wait:
                 on_wait(service.name)
             time.sleep(0.5)
-        raise TimeoutError(f"{service.name} not healthy after {timeout_s:.0f} s; see {service.log_path}")
+        raise TimeoutError(
+            f"{service.name} not healthy after {timeout_s:.0f} s; see {service.log_path}"
+        )
 
     def first_dead(self) -> Service | None:
         return next((s for s in self.services if not s.alive()), None)

@@ -16,7 +16,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def shared_data() -> Path:
     """The read-only evaluation data (../shared/data); skips where it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (only present beside the project checkout)")
+        pytest.skip(
+            f"shared data not found at {SHARED_DATA} (only present beside the project checkout)"
+        )
     return SHARED_DATA
 
 

@@ -105,7 +105,7 @@ def test_broken_bodies_get_an_http_error_without_details(
         timeout=30,
     )
     assert response.status_code == status, (response.status_code, response.text[:200])
-    assert "Traceback" not in response.text and "File \"" not in response.text
+    assert "Traceback" not in response.text and 'File "' not in response.text
     assert post(rasa_stack, "broken-after", "你好")
 
 

@@ -30,7 +30,9 @@ def test_redact(raw: str, expected: str) -> None:
 def test_every_logger_redacts_after_setup(caplog: pytest.LogCaptureFixture) -> None:
     setup_logging("INFO")
     with caplog.at_level(logging.INFO):
-        logging.getLogger("some.library").info("user %s called from %s", "330106199001011234", "13812345678")
+        logging.getLogger("some.library").info(
+            "user %s called from %s", "330106199001011234", "13812345678"
+        )
         logging.getLogger("sanic.access").warning("GET /?phone=13912345678")
     text = caplog.text
     assert "330106199001011234" not in text and "13812345678" not in text

@@ -17,14 +17,22 @@ async def test_parses_text_buttons_and_custom() -> None:
         return httpx.Response(
             200,
             json=[
-                {"recipient_id": "u1", "text": "您好", "buttons": [{"title": "找工作", "payload": "/search_job"}]},
+                {
+                    "recipient_id": "u1",
+                    "text": "您好",
+                    "buttons": [{"title": "找工作", "payload": "/search_job"}],
+                },
                 {"recipient_id": "u1", "custom": {"type": "jobs", "items": []}},
             ],
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://rasa"
+    ) as http:
         replies = await RasaClient(http).send("u1", "你好", {"channel_mode": "voice"})
-    assert replies[0] == BotMessage.from_json({"text": "您好", "buttons": [{"title": "找工作", "payload": "/search_job"}]})
+    assert replies[0] == BotMessage.from_json(
+        {"text": "您好", "buttons": [{"title": "找工作", "payload": "/search_job"}]}
+    )
     assert replies[0].buttons[0].payload == "/search_job"
     assert replies[1].custom["type"] == "jobs"
 
@@ -39,7 +47,9 @@ async def test_retries_then_succeeds() -> None:
             raise httpx.ConnectError("refused", request=request)
         return httpx.Response(200, json=[{"text": "好的"}])
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://rasa"
+    ) as http:
         replies = await RasaClient(http, retries=2, backoff_s=0.01).send("u", "hi")
     assert calls == 3 and replies[0].text == "好的"
 
@@ -48,7 +58,9 @@ async def test_gives_up_with_rasa_unavailable() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, text="overloaded")
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://rasa"
+    ) as http:
         with pytest.raises(RasaUnavailable):
             await RasaClient(http, retries=1, backoff_s=0.01).send("u", "hi")
 
@@ -59,7 +71,9 @@ async def test_empty_reply_becomes_a_chinese_apology_but_not_for_restart() -> No
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=[])
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://rasa") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://rasa"
+    ) as http:
         client = RasaClient(http)
         assert [m.text for m in await client.send("u", "杭州有保安的活吗")] == [NO_REPLY]
         assert await client.send("u", "/restart", fill_empty=False) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from knowledge.settings import Settings
 
@@ -39,5 +40,5 @@ def test_env_overrides_yaml_and_yaml_cannot_carry_the_token(
 
 def test_settings_are_frozen() -> None:
     settings = Settings()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         settings.rasa_port = 1  # type: ignore[misc]

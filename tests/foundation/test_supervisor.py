@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -82,13 +83,13 @@ def test_children_die_when_the_supervisor_is_killed_hard(tmp_path: Path) -> None
     """PR_SET_PDEATHSIG: even a SIGKILLed supervisor leaves no orphan."""
     port = free_port()
     pids = tmp_path / "pids"
+    root = str(Path(__file__).resolve().parents[2])
     code = (
-        "import sys, time; sys.path.insert(0, %r)\n"
+        f"import sys, time; sys.path.insert(0, {root!r})\n"
         "from scripts.supervisor import Service\n"
-        "s = Service('toy', [sys.executable, '-c', %r, '%d', %r], None)\n"
+        f"s = Service('toy', [sys.executable, '-c', {SERVER!r}, '{port}', {str(pids)!r}], None)\n"
         "s.start(); time.sleep(600)\n"
-    ) % (str(Path(__file__).resolve().parents[2]), SERVER, port, str(pids))
-    import subprocess
+    )
 
     supervisor = subprocess.Popen([sys.executable, "-c", code])
     assert _wait(lambda: pids.exists() and len(pids.read_text().split()) == 2)

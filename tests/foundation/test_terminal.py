@@ -8,12 +8,17 @@ from connectors.terminal import render, resolve_choice
 
 def test_buttons_numbered_across_messages_and_chosen_by_number() -> None:
     messages = [
-        BotMessage.from_json({"text": "想做什么？", "buttons": [{"title": "找工作", "payload": "/search_job"}]}),
+        BotMessage.from_json(
+            {"text": "想做什么？", "buttons": [{"title": "找工作", "payload": "/search_job"}]}
+        ),
         BotMessage.from_json(
             {
                 "text": "依据如下",
                 "buttons": [{"title": "问政策", "payload": "/ask_policy"}],
-                "custom": {"type": "policy_answer", "citations": [{"document": "失业保险条例", "article": "第十四条"}]},
+                "custom": {
+                    "type": "policy_answer",
+                    "citations": [{"document": "失业保险条例", "article": "第十四条"}],
+                },
             }
         ),
     ]
