@@ -398,6 +398,10 @@ class ActionSubmitVacancy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reset = [SlotSet(s, None) for s in VACANCY_SLOTS]
+        if not any(tracker.get_slot(s) for s in VACANCY_SLOTS):
+            # A bare 好的/是 with no posting being confirmed: not a confirmation, offer the menu.
+            dispatcher.utter_message(response="utter_help")
+            return []
         if tracker.get_slot("vacancy_consent") is not True or not tracker.get_slot("vacancy_title"):
             dispatcher.utter_message(response="utter_vacancy_no_consent")
             return reset

@@ -456,3 +456,26 @@ def test_domain_declares_every_action_and_slot() -> None:
         .count("- story:")
         >= 10
     )
+
+
+async def test_submit_without_a_pending_posting_offers_the_menu() -> None:
+    """A bare 好的 at the start of a conversation must not be taken as a confirmation."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.vacancy import ActionSubmitVacancy
+
+    tracker = Tracker(
+        "s",
+        {},
+        {"intent": {"name": "affirm"}, "text": "好的"},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitVacancy().run(dispatcher, tracker, {})
+    assert events == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_help"]
