@@ -226,7 +226,7 @@ def _connector_service(name: str, env: dict[str, str], log_dir: Path) -> Service
         return Service(
             name="kiosk",
             argv=[str(MAIN_PYTHON), "-m", "connectors.kiosk"],
-            health_url=f"http://{settings.kiosk_host}:{settings.kiosk_port}/health",
+            health_url=f"http://{settings.kiosk_host}:{settings.kiosk_port}/healthz",
             env=env,
             log_path=log_dir / "kiosk.log",
         )

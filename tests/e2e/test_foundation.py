@@ -152,7 +152,8 @@ def test_make_run_starts_once_trained_and_ctrl_c_leaves_no_process(tmp_path: Pat
         "JOBBOT_RASA_PORT": str(free_port()),
         "JOBBOT_ACTION_PORT": str(free_port()),
         "JOBBOT_DATA_DIR": str(tmp_path),
-        "JOBBOT_CONNECTORS": "[]",
+        "JOBBOT_CONNECTORS": '["kiosk"]',
+        "JOBBOT_KIOSK_PORT": str(free_port()),
     }
     started = time.monotonic()
     proc = subprocess.Popen(
