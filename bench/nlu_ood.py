@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import percentiles_ms, print_table, write_report
+from bench.stack import rasa_url_or_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "ood" / "smp2017_ecdt_task1.tsv"
@@ -158,30 +159,11 @@ def main() -> int:
         return 0
     utterances = read_utterances(args.data, args.limit)
 
-    stack = None
-    if not args.rasa_url:
-        import tempfile
-
-        from scripts.rasa_model import train
-        from scripts.supervisor import ServiceStack, free_port
-
-        work = Path(tempfile.mkdtemp(prefix="bench-ood-"))
-        stack = ServiceStack(
-            model_path=train(),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            log_dir=work / "logs",
-            tracker_db=work / "tracker.sqlite3",
-            extra_env={"JOBBOT_TICKETS_DB": str(work / "tickets.sqlite3")},
-        )
-        stack.start(timeout_s=600)
-        args.rasa_url = stack.rasa_url
-    try:
-        with httpx.Client(base_url=args.rasa_url, timeout=60.0) as http:
-            results = parse_all(http, utterances)
-    finally:
-        if stack is not None:
-            stack.stop()
+    with (
+        rasa_url_or_stack(args.rasa_url, "bench-ood-") as rasa_url,
+        httpx.Client(base_url=rasa_url, timeout=60.0) as http,
+    ):
+        results = parse_all(http, utterances)
 
     summary = summarise(results, args.ambiguity)
     latency = summary["model_parse_latency"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
-from pathlib import Path
 
 import httpx
 
 from bench.report import percentiles_ms, print_table, write_report
+from bench.stack import rasa_url_or_stack
 
 # A realistic mix: small talk, job search with slots, policy questions, stations.
 TURNS = [
@@ -51,29 +51,8 @@ def main() -> None:
     parser.add_argument("--rasa-url", default="")
     parser.add_argument("--turns", type=int, default=200)
     args = parser.parse_args()
-    stack = None
-    if not args.rasa_url:
-        import tempfile
-
-        from scripts.rasa_model import train
-        from scripts.supervisor import ServiceStack, free_port
-
-        work = Path(tempfile.mkdtemp(prefix="bench-rasa-"))
-        stack = ServiceStack(
-            model_path=train(),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            log_dir=work / "logs",
-            tracker_db=work / "tracker.sqlite3",
-            extra_env={"JOBBOT_TICKETS_DB": str(work / "tickets.sqlite3")},
-        )
-        stack.start(timeout_s=600)
-        args.rasa_url = stack.rasa_url
-    try:
-        results = measure(args.rasa_url, args.turns)
-    finally:
-        if stack is not None:
-            stack.stop()
+    with rasa_url_or_stack(args.rasa_url, "bench-rasa-") as rasa_url:
+        results = measure(rasa_url, args.turns)
     print_table(
         f"Rasa latency over {args.turns} turns",
         [{"what": name, **values} for name, values in results.items()],
