@@ -45,14 +45,14 @@ def _pct(values: Sequence[float], q: float) -> float:
 def run(laws: Path, n_queries: int, sample: int, out: Path | None) -> dict[str, Any]:
     from knowledge.answers import answer_question
     from knowledge.documents import load_folder
-    from knowledge.embeddings import get_embedder
+    from knowledge.embeddings import get_policy_embedder
     from knowledge.policy_corpus import load_corpus
     from knowledge.policy_index import EmbeddingCache, PolicyIndex, _chunk_item, passages_for
     from knowledge.settings import get_settings
 
     rss_start = _rss_mb()
     t0 = time.perf_counter()
-    embedder = get_embedder()
+    embedder = get_policy_embedder()
     embedder.encode_queries(["预热"])
     load_s = time.perf_counter() - t0
     rss_model = _rss_mb()

@@ -863,9 +863,9 @@ def get_policy_index(folder: Path | str | None = None, embedder: Any | None = No
             if embedder is None:
                 if not (root / "manifest.json").is_file():
                     raise PolicyIndexMissing(f"no manifest.json in {root}", root)
-                from knowledge.embeddings import get_embedder
+                from knowledge.embeddings import get_policy_embedder
 
-                embedder = get_embedder()
+                embedder = get_policy_embedder()
             idx = PolicyIndex.load(root, embedder)
             _loaded[key] = idx
             log.info("policy index loaded from %s: %d items", root, len(idx))
@@ -894,9 +894,9 @@ def build_index(
 
     settings = get_settings()
     if embedder is None:
-        from knowledge.embeddings import get_embedder
+        from knowledge.embeddings import get_policy_embedder
 
-        embedder = get_embedder()
+        embedder = get_policy_embedder()
     entries = load_corpus(corpus_dir)
     docs = str(laws_dir if laws_dir is not None else settings.laws_dir or "")
     chunks = load_folder(docs) if docs else []

