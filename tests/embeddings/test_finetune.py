@@ -57,7 +57,11 @@ def test_pairs_link_each_alias_to_its_entry_and_to_cited_articles_found() -> Non
     by_question: dict[str, list[str]] = {}
     for q, p in pairs:
         by_question.setdefault(q, []).append(p)
-    assert set(by_question) == {"失业金能领几个月", "交了三年社保失业金领多久", "老板不给签合同怎么办"}
+    assert set(by_question) == {
+        "失业金能领几个月",
+        "交了三年社保失业金领多久",
+        "老板不给签合同怎么办",
+    }
     ui = by_question["失业金能领几个月"]
     assert len(ui) == 2 and "失业保险金领取期限" in ui[0] and "《失业保险条例》" in ui[1]
     # The contract law is not indexed: its alias pairs with the entry only.
