@@ -26,6 +26,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 MAIN_PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+#: How long a service may take to stop after SIGTERM before it is killed.
+GRACE_S = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -81,24 +83,31 @@ class Service:
         except httpx.HTTPError:
             return False
 
-    def stop(self, grace_s: float = 10.0) -> None:
+    def stop(self, grace_s: float = GRACE_S) -> None:
         """SIGTERM the whole process group, then SIGKILL what is left after ``grace_s``."""
+        self.begin_stop()
+        self.finish_stop(grace_s)
+
+    def begin_stop(self) -> None:
+        """Ask the process group to stop (SIGTERM) without waiting."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
+    def finish_stop(self, grace_s: float) -> None:
+        """Wait up to ``grace_s`` for the leader, then SIGKILL the group; no grandchild is left."""
         if self.process is None:
             return
         pgid = self.process.pid
-        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                continue
-            # The leader is gone; make sure no grandchild of the group is left.
+        try:
+            self.process.wait(timeout=max(grace_s, 0.1))
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5.0)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 @dataclass
@@ -213,9 +222,16 @@ class ServiceStack:
         return next((s for s in self.services if not s.alive()), None)
 
     def stop(self) -> None:
-        """Stop in reverse order: connectors, Rasa, then the action server."""
+        """Stop every service at once (connectors signalled first), within one grace period.
+
+        Stopping them one after another could take three grace periods on a loaded
+        machine (a busy Rasa or a warming action server ignores SIGTERM for a while).
+        """
         for service in reversed(self.services):
-            service.stop()
+            service.begin_stop()
+        deadline = time.monotonic() + GRACE_S
+        for service in reversed(self.services):
+            service.finish_stop(deadline - time.monotonic())
 
 
 def _connector_service(name: str, env: dict[str, str], log_dir: Path) -> Service:

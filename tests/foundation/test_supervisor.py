@@ -97,3 +97,34 @@ def test_children_die_when_the_supervisor_is_killed_hard(tmp_path: Path) -> None
     supervisor.kill()
     supervisor.wait()
     assert _wait(lambda: not _alive(leader))
+
+
+def test_stack_stops_stubborn_services_within_one_grace_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three services that ignore SIGTERM are killed after one grace period, not three."""
+    import scripts.supervisor as supervisor
+
+    monkeypatch.setattr(supervisor, "GRACE_S", 1.0)
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+    stack = supervisor.ServiceStack(
+        model_path=tmp_path / "model.tar.gz",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        log_dir=tmp_path,
+        tracker_db=tmp_path / "tracker.sqlite3",
+    )
+    stack.services = [
+        Service(name=f"s{i}", argv=[sys.executable, "-c", stubborn], health_url=None,
+                log_path=tmp_path / f"s{i}.log")
+        for i in range(3)
+    ]  # fmt: skip
+    for service in stack.services:
+        service.start()
+    time.sleep(0.5)  # let each install its SIGTERM handler
+    assert all(s.alive() for s in stack.services)
+    started = time.monotonic()
+    stack.stop()
+    elapsed = time.monotonic() - started
+    assert not any(s.alive() for s in stack.services)
+    assert elapsed < 2.5, f"stopping took {elapsed:.1f} s: services were stopped one by one"
