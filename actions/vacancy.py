@@ -54,6 +54,27 @@ def _text(value: Any) -> str:
     return _CONTROL.sub("", str(value or "")).strip()
 
 
+_NAME_LEAD = re.compile(
+    r"^(?:我们|我们的|本)?(?:单位|公司|店铺|店|厂)?的?(?:名称|名字|全称)?(?:是|叫|为)[：:，,\s]*"
+)
+_SENTENCE_MARK = re.compile(r"[，。,.!！？?；;]")
+
+
+def _whole_answer(tracker: Tracker, slot: str, value: str) -> str:
+    """The user's whole answer when NLU tagged only part of it (端到端测试物业 → 物业).
+
+    Only for the reply to the form's own question, and only when the answer is a bare
+    name (no sentence punctuation) after a lead-in like 我们是 / 公司名称是.
+    """
+    if tracker.get_slot("requested_slot") != slot:
+        return value
+    text = _text(tracker.latest_message.get("text"))
+    if not value or value not in text or text.startswith("/"):
+        return value
+    bare = _NAME_LEAD.sub("", text, count=1)
+    return bare if value in bare and not _SENTENCE_MARK.search(bare) else value
+
+
 def parse_vacancy_salary(value: Any) -> Salary | None:
     """4500 / 4000-6000 / 200元/天 / 五千 → Salary; None when not understood."""
     text = _text(value).replace("一个月", "").replace("每月", "").replace("左右", "")
@@ -148,7 +169,7 @@ class ValidateVacancyForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        name = _text(slot_value)
+        name = _whole_answer(tracker, "vacancy_company", _text(slot_value))
         if len(name) < 2 or len(name) > MAX_COMPANY or normalise_phone(name):
             dispatcher.utter_message(
                 text=f"请说一下单位或店铺的名称（2到{MAX_COMPANY}个字），比如“鑫达电子厂”。"

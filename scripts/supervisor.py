@@ -265,5 +265,8 @@ def install_signal_handlers(stack: ServiceStack) -> None:
 
     signal.signal(signal.SIGTERM, _raise)
     signal.signal(signal.SIGHUP, _raise)
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps ignoring it:
+    # `make run &` (or CI) would not stop on Ctrl-C/SIGINT. Ctrl-C must always stop all.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.platform != "linux":  # pragma: no cover
         logger.warning("child processes are only tied to the supervisor's life on Linux")

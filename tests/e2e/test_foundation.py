@@ -156,6 +156,8 @@ def test_make_run_starts_once_trained_and_ctrl_c_leaves_no_process(tmp_path: Pat
         "JOBBOT_KIOSK_PORT": str(free_port()),
     }
     started = time.monotonic()
+    # Started as a shell starts a background job (`make run &`, CI): SIGINT ignored. The
+    # supervisor must still stop on it.
     proc = subprocess.Popen(
         [sys.executable, "-m", "scripts.run"],
         cwd=ROOT,
@@ -163,6 +165,7 @@ def test_make_run_starts_once_trained_and_ctrl_c_leaves_no_process(tmp_path: Pat
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )
     output: list[str] = []
     assert proc.stdout is not None

@@ -317,6 +317,33 @@ async def test_each_vacancy_field_reasks_clearly(slot: str, bad: str, hint: str)
     assert hint in messages[0]["text"]
 
 
+@pytest.mark.parametrize(
+    ("requested", "text", "entity", "stored"),
+    [
+        # NLU tagged only part of the name: the whole bare answer is the name.
+        ("vacancy_company", "端到端测试物业6a3762", "物业", "端到端测试物业6a3762"),
+        ("vacancy_company", "我们是华强物业", "华强物业", "华强物业"),
+        ("vacancy_company", "公司名称是星辰科技有限公司", "星辰科技", "星辰科技有限公司"),
+        # A sentence, or the opening message (the form had not asked yet): the entity.
+        ("vacancy_company", "华强物业，招保安", "华强物业", "华强物业"),
+        (None, "张记餐馆招帮厨", "张记餐馆", "张记餐馆"),
+    ],
+)
+async def test_company_is_the_whole_answer_when_nlu_tags_part_of_it(
+    requested: str | None, text: str, entity: str, stored: str
+) -> None:
+    slots, _ = await validate(
+        ValidateVacancyForm(),
+        tracker(
+            slots={**VACANCY, "vacancy_company": None, "requested_slot": requested},
+            text=text,
+            candidates={"vacancy_company": entity},
+            form="vacancy_form",
+        ),
+    )
+    assert slots["vacancy_company"] == stored
+
+
 async def test_vacancy_values_are_normalised() -> None:
     slots, messages = await validate(
         ValidateVacancyForm(),
