@@ -224,8 +224,8 @@ class ServiceStack:
     def stop(self) -> None:
         """Stop every service at once (connectors signalled first), within one grace period.
 
-        Stopping them one after another could take three grace periods on a loaded
-        machine (a busy Rasa or a warming action server ignores SIGTERM for a while).
+        Stopping them one after another could take three grace periods when each is slow
+        to honour SIGTERM (a busy Rasa, an action server still loading its models).
         """
         for service in reversed(self.services):
             service.begin_stop()

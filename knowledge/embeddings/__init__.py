@@ -72,7 +72,16 @@ def get_policy_embedder() -> Embedder:
     from knowledge.settings import get_settings
 
     settings = get_settings()
-    return get_embedder(settings.policy_embedding_model or settings.embedding_model)
+    tuned = settings.policy_embedding_model
+    if not tuned:
+        return get_embedder(settings.embedding_model)
+    if not Path(tuned).expanduser().is_dir() and _looks_like_path(tuned):
+        raise EmbeddingModelUnavailable(
+            f"the fine-tuned policy embedding model {tuned} does not exist; make it with "
+            "`make knowledge` (.venv/bin/python -m knowledge.embeddings.finetune), or set "
+            "JOBBOT_POLICY_EMBEDDING_MODEL='' to use the base model"
+        )
+    return get_embedder(tuned)
 
 
 def _load(model: str) -> Embedder:
@@ -88,12 +97,6 @@ def _load(model: str) -> Embedder:
         except Exception:  # noqa: BLE001 - keep serving the existing conversion
             log.exception("could not refresh %s; using it as it is", path)
     elif not path.is_dir() and _looks_like_path(model):
-        if path.name.endswith("-policy"):
-            raise EmbeddingModelUnavailable(
-                f"the fine-tuned policy embedding model {path} does not exist; make it with "
-                "`make knowledge` (.venv/bin/python -m knowledge.embeddings.finetune), or set "
-                "JOBBOT_POLICY_EMBEDDING_MODEL='' to use the base model"
-            )
         if path.name != CONVERTED_NAME:
             raise EmbeddingModelUnavailable(
                 f"embedding model folder {path} does not exist. Point JOBBOT_EMBEDDING_MODEL "

@@ -224,3 +224,21 @@ def test_missing_custom_folder_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingModelUnavailable, match="knowledge.embeddings.convert"):
         get_embedder(str(missing))
     assert not missing.exists()
+
+
+def test_missing_policy_model_names_make_knowledge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from knowledge.embeddings import get_policy_embedder
+    from knowledge.settings import get_settings
+
+    missing = tmp_path / "models" / "multilingual-e5-small-policy"
+    monkeypatch.setenv("JOBBOT_POLICY_EMBEDDING_MODEL", str(missing))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(EmbeddingModelUnavailable, match="make knowledge"):
+            get_policy_embedder()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert not missing.exists()
