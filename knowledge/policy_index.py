@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import sqlite3
 import sys
 import threading
@@ -29,6 +30,8 @@ import numpy as np
 from knowledge.documents import (
     NATIONAL,
     DocumentChunk,
+    chinese_to_int,
+    int_to_chinese,
     iter_document_files,
     load_folder,
     normalize_region,
@@ -376,6 +379,28 @@ class PolicyIndex:
         for n, it in enumerate(self.items):
             if it.chunk is not None and it.chunk.is_article:
                 self._article_key.setdefault((it.chunk.short_law, it.chunk.article_label), n)
+        self._entry_cites = [
+            tuple((short_law_name(c.document), c.article.strip()) for c in entry.citations)
+            for entry in (self.items[int(e)].entry for e in self._entry_idx)
+            if entry is not None
+        ]
+        self._doc_cites = self._documents_citing_laws()
+
+    def _documents_citing_laws(self) -> dict[int, tuple[tuple[str, str], ...]]:
+        """Law id of each non-law document (a case, a notice) → indexed articles it cites.
+
+        Such a document routes like a corpus entry: when one of its sections matches the
+        question, the laws and articles it rests on get the routing bonus.
+        """
+        cited: dict[int, dict[tuple[str, str], None]] = {}
+        for it in self.items:
+            c = it.chunk
+            if c is None or c.is_article:
+                continue
+            for law, article in cited_articles(c.text):
+                if law != c.short_law and (law, article) in self._article_key:
+                    cited.setdefault(self._law_id[c.short_law], {})[(law, article)] = None
+        return {doc: tuple(cites) for doc, cites in cited.items()}
 
     # -- construction --
 
@@ -774,19 +799,12 @@ class PolicyIndex:
                 if law in self._law_id:
                     law_bonus[self._law_id[law]] += cfg.law_route_weight * cnt / top
         article_bonus = np.zeros(n, dtype=np.float32)
-        if self._entry_idx.size and (cfg.entry_route_weight or cfg.law_route_weight):
-            ent_scores = fused[self._entry_idx]
-            best = np.argsort(-ent_scores)[: cfg.route_entries]
-            top_score = float(ent_scores[best[0]])
-            for b in best:
-                it = self.items[int(self._entry_idx[b])]
-                weight = float(ent_scores[b]) / top_score if top_score > 0 else 0.0
-                assert it.entry is not None
-                for cit in it.entry.citations:
-                    law = short_law_name(cit.document)
+        if cfg.entry_route_weight or cfg.law_route_weight:
+            for weight, cites in self._routers(fused, cfg.route_entries):
+                for law, article in cites:
                     if law in self._law_id:
                         law_bonus[self._law_id[law]] += cfg.law_route_weight * 0.5 * weight
-                    target = self._article_key.get((law, cit.article.strip()))
+                    target = self._article_key.get((law, article))
                     if target is not None:
                         article_bonus[target] += cfg.entry_route_weight * weight
         if cfg.law_context_weight and self._chunk_mask.any():
@@ -799,6 +817,37 @@ class PolicyIndex:
                 )
         fused = fused + np.where(self._chunk_mask, law_bonus[self._law_idx], 0.0)
         return (fused + article_bonus).astype(np.float32)
+
+    def _routers(
+        self, fused: np.ndarray, count: int
+    ) -> list[tuple[float, Sequence[tuple[str, str]]]]:
+        """The ``count`` best items that cite articles: corpus entries, and documents that
+        cite laws (by their best section), each with its score relative to the best."""
+        scored: list[tuple[float, Sequence[tuple[str, str]]]] = []
+        for e, cites in zip(self._entry_idx, self._entry_cites, strict=True):
+            scored.append((float(fused[e]), cites))
+        for doc, cites in self._doc_cites.items():
+            # Like entries, a citing document routes even when the caller only wants
+            # articles (evaluation) or filters it out.
+            scored.append((float(fused[self._law_idx == doc].max()), cites))
+        scored.sort(key=lambda sc: -sc[0])
+        best = scored[:count]
+        top = best[0][0] if best else 0.0
+        return [(score / top if top > 0 else 0.0, cites) for score, cites in best]
+
+
+def cited_articles(text: str) -> list[tuple[str, str]]:
+    """``…依据《中华人民共和国劳动法》第四十四条…`` → ``[("劳动法", "第四十四条")]``."""
+    out = []
+    for law, number in _CITATION.findall(text):
+        try:
+            out.append((short_law_name(law), f"第{int_to_chinese(chinese_to_int(number))}条"))
+        except ValueError:
+            continue
+    return out
+
+
+_CITATION = re.compile(r"《([^》]{2,60})》第([零〇一二两三四五六七八九十百千0-9]{1,8})条")
 
 
 def _bm25_postings(bm25: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -15,6 +15,7 @@ from knowledge.policy_index import (
     PolicyIndexMismatch,
     PolicyIndexMissing,
     PolicyIndexStale,
+    cited_articles,
     get_policy_index,
 )
 from knowledge.policy_text import expand_query, tokenize
@@ -215,3 +216,43 @@ def test_build_command_writes_a_loadable_index(
         assert hit.item.chunk is not None and hit.item.chunk.article_label == "第十四条"
     finally:
         get_settings.cache_clear()
+
+
+def test_cited_articles_are_parsed() -> None:
+    text = "依据《中华人民共和国劳动法》第四十四条和《失业保险条例》第17条，另见《某办法》。"
+    assert cited_articles(text) == [("劳动法", "第四十四条"), ("失业保险条例", "第十七条")]
+
+
+CASE_MD = """# 某公司停发失业待遇案
+
+<!-- INFO END -->
+
+## 基本案情
+
+王某在某厂干了三年，工厂倒闭后去社保机构申请，被告知只能领半年。
+
+## 案例分析
+
+依照《测试失业保险条例》第十七条，缴费满一年不足五年的最长可领十二个月。
+"""
+
+
+def test_a_document_citing_a_law_routes_to_the_cited_article(
+    fake_embedder: FakeEmbedder, law_folder: Path
+) -> None:
+    """A case that matches the question lends routing weight to the article it cites."""
+    from dataclasses import replace
+
+    from knowledge.policy_index import DEFAULT_FUSION
+
+    (law_folder / "某公司停发失业待遇案.md").write_text(CASE_MD, encoding="utf-8")
+    index = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
+    assert list(index._doc_cites.values()) == [(("测试失业保险条例", "第十七条"),)]
+    query = "工厂倒闭后社保机构说只能领半年"
+
+    def article_17(fusion: object) -> float:
+        hits = index.search(query, k=20, kinds=["article"], fusion=fusion)  # type: ignore[arg-type]
+        return next(h.score for h in hits if h.item.chunk and h.item.chunk.article_no == 17)
+
+    off = replace(DEFAULT_FUSION, entry_route_weight=0.0, law_route_weight=0.0)
+    assert article_17(DEFAULT_FUSION) > article_17(off) + 0.1
