@@ -169,7 +169,8 @@ class FusionConfig:
     law_context_weight: float = 0.2
     #: Local documents score lower unless the question or filter names their region.
     local_penalty: float = 0.1
-    #: How many best-matching corpus entries route to the laws and articles they cite.
+    #: How many best-matching routers (corpus entries, and documents such as cases that
+    #: cite laws, by their best section) route to the laws and articles they cite.
     route_entries: int = 3
     #: The first ``diversify_window`` hits span at least ``diversify_laws`` laws (1: off).
     #: 4, chosen on the project's own held-out alias questions (``dev_own_aliases``): law
@@ -789,7 +790,7 @@ class PolicyIndex:
                 fused[local & ~named] -= cfg.local_penalty
 
         # Law-level routing: laws hinted by the question's words, laws the best-matching
-        # corpus entries cite, and each law's best chunk lending part of its score to the
+        # corpus entries and citing documents cite, and each law's best chunk lending part of its score to the
         # law's other articles. Only chunks get these; entries compete on their own text.
         law_bonus = np.zeros(len(self._laws), dtype=np.float32)
         hints = self.terms.hinted_laws(query) if cfg.law_route_weight else {}
