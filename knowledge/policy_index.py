@@ -789,9 +789,10 @@ class PolicyIndex:
                 )
                 fused[local & ~named] -= cfg.local_penalty
 
-        # Law-level routing: laws hinted by the question's words, laws the best-matching
-        # corpus entries and citing documents cite, and each law's best chunk lending part of its score to the
-        # law's other articles. Only chunks get these; entries compete on their own text.
+        # Law-level routing: laws hinted by the question's words, laws that the
+        # best-matching corpus entries and citing documents cite, and each law's best chunk
+        # lending part of its score to the law's other articles. Only chunks get these;
+        # entries compete on their own text.
         law_bonus = np.zeros(len(self._laws), dtype=np.float32)
         hints = self.terms.hinted_laws(query) if cfg.law_route_weight else {}
         if hints:
