@@ -42,7 +42,7 @@ def main() -> int:
         "--out", str(out),
         "--no-plot",
     ]  # fmt: skip
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
     rc = subprocess.call(cmd, cwd=ROOT, env=env)
     if rc != 0:
         print("rasa test nlu failed", file=sys.stderr)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
-TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "bot/data", "nlu")
+TRAINING_INPUTS = ("bot/config.yml", "bot/components", "bot/domain", "bot/data", "nlu")
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 
 
@@ -28,7 +28,7 @@ def content_hash() -> str:
         path = ROOT / item
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if file.suffix not in (".yml", ".yaml", ".txt", ".json") or not file.exists():
+            if file.suffix not in (".yml", ".yaml", ".txt", ".json", ".py") or not file.exists():
                 continue
             digest.update(str(file.relative_to(ROOT)).encode())
             digest.update(file.read_bytes())
@@ -61,7 +61,8 @@ def train(force: bool = False) -> Path:
             "--out", str(MODELS),
             "--fixed-model-name", target.name.removesuffix(".tar.gz"),
         ]  # fmt: skip
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        # PYTHONPATH: the pipeline's custom components live in bot/components.
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
         subprocess.run(cmd, cwd=ROOT, check=True, env=env)
         for old in MODELS.glob("jobbot-*.tar.gz"):
             if old != target:
