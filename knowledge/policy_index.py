@@ -380,12 +380,17 @@ class PolicyIndex:
         for n, it in enumerate(self.items):
             if it.chunk is not None and it.chunk.is_article:
                 self._article_key.setdefault((it.chunk.short_law, it.chunk.article_label), n)
-        self._entry_cites = [
-            tuple((short_law_name(c.document), c.article.strip()) for c in entry.citations)
-            for entry in (self.items[int(e)].entry for e in self._entry_idx)
-            if entry is not None
+        # Routers: items whose citations route to laws and articles. Corpus entries score
+        # by their own row, citing documents by their best section (rows of that law).
+        doc_cites = self._documents_citing_laws()
+        self._router_rows = [np.array([e]) for e in self._entry_idx] + [
+            np.flatnonzero(self._law_idx == doc) for doc in doc_cites
         ]
-        self._doc_cites = self._documents_citing_laws()
+        self._router_cites: list[tuple[tuple[str, str], ...]] = [
+            tuple((short_law_name(c.document), c.article.strip()) for c in it.entry.citations)
+            for it in (self.items[int(e)] for e in self._entry_idx)
+            if it.entry is not None
+        ] + list(doc_cites.values())
 
     def _documents_citing_laws(self) -> dict[int, tuple[tuple[str, str], ...]]:
         """Law id of each non-law document (a case, a notice) → indexed articles it cites.
@@ -822,20 +827,20 @@ class PolicyIndex:
 
     def _routers(
         self, fused: np.ndarray, count: int
-    ) -> list[tuple[float, Sequence[tuple[str, str]]]]:
-        """The ``count`` best items that cite articles: corpus entries, and documents that
-        cite laws (by their best section), each with its score relative to the best."""
-        scored: list[tuple[float, Sequence[tuple[str, str]]]] = []
-        for e, cites in zip(self._entry_idx, self._entry_cites, strict=True):
-            scored.append((float(fused[e]), cites))
-        for doc, cites in self._doc_cites.items():
-            # Like entries, a citing document routes even when the caller only wants
-            # articles (evaluation) or filters it out.
-            scored.append((float(fused[self._law_idx == doc].max()), cites))
-        scored.sort(key=lambda sc: -sc[0])
-        best = scored[:count]
-        top = best[0][0] if best else 0.0
-        return [(score / top if top > 0 else 0.0, cites) for score, cites in best]
+    ) -> list[tuple[float, tuple[tuple[str, str], ...]]]:
+        """The ``count`` best routers, each with its score relative to the best.
+
+        Like entries, a citing document routes even when the caller only wants articles
+        (evaluation) or filters it out.
+        """
+        if not self._router_rows:
+            return []
+        scores = np.array([fused[rows].max() for rows in self._router_rows])
+        best = np.argsort(-scores, kind="stable")[:count]
+        top = float(scores[best[0]])
+        return [
+            (float(scores[b]) / top if top > 0 else 0.0, self._router_cites[int(b)]) for b in best
+        ]
 
 
 def cited_articles(text: str) -> list[tuple[str, str]]:

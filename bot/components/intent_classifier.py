@@ -28,8 +28,9 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
         featured = [m for m in messages if _has_features(m)]
         if featured:
             super().process(featured)
+        classified = {id(m) for m in featured}
         for message in messages:
-            if not _has_features(message):
+            if id(message) not in classified:
                 message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages

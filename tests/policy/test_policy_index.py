@@ -247,7 +247,7 @@ def test_a_document_citing_a_law_routes_to_the_cited_article(
 
     (law_folder / "某公司停发失业待遇案.md").write_text(CASE_MD, encoding="utf-8")
     index = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
-    assert list(index._doc_cites.values()) == [(("测试失业保险条例", "第十七条"),)]
+    assert index._router_cites == [(("测试失业保险条例", "第十七条"),)]
     query = "工厂倒闭后社保机构说只能领半年"
 
     def article_17(fusion: object) -> float:
