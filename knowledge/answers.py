@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from knowledge.documents import NATIONAL
 from knowledge.policy_corpus import Citation
-from knowledge.policy_index import PolicyIndex, SearchHit
+from knowledge.policy_index import IndexedItem, PolicyIndex, SearchHit
 from knowledge.policy_text import tokenize
 
 MAX_QUESTION_CHARS = 300
@@ -194,7 +194,10 @@ def _excerpt(text: str, limit: int) -> str:
 
 
 def _question_for(hit: SearchHit) -> RelatedQuestion:
-    it = hit.item
+    return _question_for_item(hit.item)
+
+
+def _question_for_item(it: IndexedItem) -> RelatedQuestion:
     if it.entry is not None:
         q = it.entry.aliases[0] if it.entry.aliases else it.entry.title
         return RelatedQuestion(title=it.entry.title, question=q)
@@ -202,10 +205,27 @@ def _question_for(hit: SearchHit) -> RelatedQuestion:
 
 
 def _related(
-    index: PolicyIndex, primary: SearchHit, others: Sequence[SearchHit], limit: int = 3
+    index: PolicyIndex,
+    primary: SearchHit,
+    others: Sequence[SearchHit],
+    question: str,
+    limit: int = 3,
 ) -> tuple[RelatedQuestion, ...]:
     out: list[RelatedQuestion] = []
     seen = {primary.item.key}
+    # A complaint about an employer also gets the route for claiming it (协商、调解、仲裁),
+    # unless the answer is already about that route.
+    route = index.item(f"entry:{index.terms.dispute_entry}") if index.terms.dispute_entry else None
+    if (
+        route is not None
+        and route.entry is not None
+        and primary.item.law != index.terms.dispute_law
+        and index.terms.is_dispute(question)
+    ):
+        seen.add(route.key)
+        limit -= 1
+    else:
+        route = None
     if primary.item.entry is not None:
         for rid in primary.item.entry.related:
             item = index.item(f"entry:{rid}")
@@ -220,11 +240,14 @@ def _related(
             continue
         seen.add(hit.item.key)
         out.append(_question_for(hit))
-    return tuple(out[:limit])
+    out = out[:limit]
+    if route is not None:
+        out.append(_question_for_item(route))
+    return tuple(out)
 
 
 def _entry_answer(
-    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float
+    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float, question: str
 ) -> PolicyAnswer:
     e = hit.item.entry
     assert e is not None
@@ -245,14 +268,14 @@ def _entry_answer(
         citation_line=line,
         region=region,
         effective=e.effective,
-        related=_related(index, hit, others),
+        related=_related(index, hit, others, question),
         confidence=conf,
         source_key=hit.item.key,
     )
 
 
 def _chunk_answer(
-    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float
+    index: PolicyIndex, hit: SearchHit, others: Sequence[SearchHit], conf: float, question: str
 ) -> PolicyAnswer:
     c = hit.item.chunk
     assert c is not None
@@ -269,7 +292,7 @@ def _chunk_answer(
         citation_line=line,
         region=c.region,
         effective=c.effective,
-        related=_related(index, hit, others),
+        related=_related(index, hit, others, question),
         confidence=conf,
         source_key=hit.item.key,
     )
@@ -344,5 +367,5 @@ def answer_question(
     if conf < threshold:
         return _unsure(hits, conf)
     if top.item.entry is not None:
-        return _entry_answer(index, top, entry_hits[1:], conf)
-    return _chunk_answer(index, top, others, conf)
+        return _entry_answer(index, top, entry_hits[1:], conf, q)
+    return _chunk_answer(index, top, others, conf, q)

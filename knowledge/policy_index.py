@@ -175,8 +175,14 @@ class FusionConfig:
     #: The first ``diversify_window`` hits span at least ``diversify_laws`` laws (1: off).
     #: 4, chosen on the project's own held-out alias questions (``dev_own_aliases``): law
     #: R@5 0.930 → 0.951 for article R@10 0.767 → 0.762; 5 gives 0.964 but costs 0.745.
+    #: Only laws count (articles, and entries by the law they cite first): a case or a
+    #: notice keeps its rank but does not stand in for a law.
     diversify_laws: int = 4
     diversify_window: int = 5
+    #: When the question is a dispute with an employer (``dispute_route`` in
+    #: ``legal_terms.yml``), the dispute-procedure law takes the last place of the window
+    #: if none of its items is there.
+    dispute_route: bool = True
 
 
 DEFAULT_FUSION = FusionConfig()
@@ -365,6 +371,9 @@ class PolicyIndex:
         self._postings = _bm25_postings(self._bm25) if self._bm25 is not None else {}
         self._lock = threading.Lock()
         self._law_of = [i.law for i in self.items]
+        # Items that stand for a law when results are spread over laws: corpus entries and
+        # articles; sections of cases and notices do not.
+        self._is_law_item = [i.chunk is None or i.chunk.is_article for i in self.items]
         self._laws = sorted(set(self._law_of))
         self._law_id = {law: n for n, law in enumerate(self._laws)}
         self._law_idx = np.array([self._law_id[x] for x in self._law_of], dtype=np.int64)
@@ -745,7 +754,21 @@ class PolicyIndex:
         finite = np.flatnonzero(np.isfinite(fused))
         order = finite[np.argsort(-fused[finite], kind="stable")].tolist()
         if method == "hybrid" and fusion.diversify_laws > 1:
-            order = _diversify(order, self._law_of, fusion.diversify_window, fusion.diversify_laws)
+            order = _diversify(
+                order,
+                self._law_of,
+                self._is_law_item,
+                fusion.diversify_window,
+                fusion.diversify_laws,
+            )
+        if method == "hybrid" and fusion.dispute_route and self.terms.is_dispute(query):
+            order = _route_last(
+                order,
+                self._law_of,
+                self._is_law_item,
+                self.terms.dispute_law,
+                fusion.diversify_window,
+            )
         return [
             SearchHit(
                 item=self.items[i],
@@ -874,24 +897,41 @@ def _bm25_postings(bm25: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def _diversify(order: list[int], laws: Sequence[str], window: int, min_laws: int) -> list[int]:
+def _diversify(
+    order: list[int], laws: Sequence[str], is_law: Sequence[bool], window: int, min_laws: int
+) -> list[int]:
     """Reorder so the first ``window`` results span at least ``min_laws`` laws when possible.
 
     The best results keep their places; only the last places of the window go to the best
     result of a law not shown yet. One lawyer's citation is one valid answer among several,
-    so showing the next law is worth more than a fifth article of the same law.
+    so showing the next law is worth more than a fifth article of the same law. Items with
+    ``is_law`` false (case and notice sections) neither count as a law nor get promoted.
     """
     head: list[int] = []
     rest = list(order)
     while len(head) < window and rest:
-        shown = {laws[i] for i in head}
+        shown = {laws[i] for i in head if is_law[i]}
         if min_laws - len(shown) >= window - len(head):
-            pick = next((i for i in rest if laws[i] not in shown), rest[0])
+            pick = next((i for i in rest if is_law[i] and laws[i] not in shown), rest[0])
         else:
             pick = rest[0]
         head.append(pick)
         rest.remove(pick)
     return head + rest
+
+
+def _route_last(
+    order: list[int], laws: Sequence[str], is_law: Sequence[bool], law: str, window: int
+) -> list[int]:
+    """Put the best item of ``law`` at the last place of the window if none is above it."""
+    last = min(window, len(order)) - 1
+    if last < 0 or any(laws[i] == law and is_law[i] for i in order[: last + 1]):
+        return order
+    pick = next((i for i in order[last + 1 :] if laws[i] == law and is_law[i]), None)
+    if pick is None:
+        return order
+    rest = [i for i in order if i != pick]
+    return rest[:last] + [pick] + rest[last:]
 
 
 # --- Process-wide loading and the build command ----------------------------------------

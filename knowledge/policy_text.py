@@ -27,11 +27,17 @@ _jieba_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class LegalTerms:
-    """Colloquial → legal rewrites and word → law hints."""
+    """Colloquial → legal rewrites, word → law hints, and how disputes are recognised."""
 
     rewrites: dict[str, tuple[str, ...]]
     law_hints: dict[str, tuple[str, ...]]
     stopwords: frozenset[str] = frozenset()
+    #: Words of a complaint or a claim against an employer (拖欠, 辞退, 可以要求 …).
+    dispute_cues: tuple[str, ...] = ()
+    #: The law that says how such a dispute is resolved, and the corpus entry that explains
+    #: the route in plain words.
+    dispute_law: str = ""
+    dispute_entry: str = ""
 
     def expansions(self, text: str) -> list[str]:
         """Legal terms for the colloquial words found in ``text`` (longest words first)."""
@@ -54,6 +60,10 @@ class LegalTerms:
                     counts[law] = counts.get(law, 0) + 1
         return counts
 
+    def is_dispute(self, text: str) -> bool:
+        """Whether ``text`` complains about an employer or claims something from one."""
+        return bool(self.dispute_law) and any(cue in text for cue in self.dispute_cues)
+
 
 @lru_cache(maxsize=4)
 def load_terms(path: Path = TERMS_PATH) -> LegalTerms:
@@ -70,7 +80,15 @@ def load_terms(path: Path = TERMS_PATH) -> LegalTerms:
         for k, v in (data.get("law_hints") or {}).items()
     }
     stop = frozenset(str(w) for line in (data.get("stopwords") or []) for w in str(line).split())
-    return LegalTerms(rewrites=rewrites, law_hints=hints, stopwords=stop)
+    route = data.get("dispute_route") or {}
+    return LegalTerms(
+        rewrites=rewrites,
+        law_hints=hints,
+        stopwords=stop,
+        dispute_cues=split(route.get("cues") or []),
+        dispute_law=short_law_name(str(route["law"])) if route.get("law") else "",
+        dispute_entry=str(route.get("entry") or ""),
+    )
 
 
 @lru_cache(maxsize=1)

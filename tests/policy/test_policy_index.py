@@ -256,3 +256,76 @@ def test_a_document_citing_a_law_routes_to_the_cited_article(
 
     off = replace(DEFAULT_FUSION, entry_route_weight=0.0, law_route_weight=0.0)
     assert article_17(DEFAULT_FUSION) > article_17(off) + 0.1
+
+
+def test_diversify_counts_only_laws() -> None:
+    """A case section keeps its rank but does not stand in for a law."""
+    from knowledge.policy_index import _diversify
+
+    laws = ["A", "A", "case", "A", "B", "C"]
+    is_law = [True, True, False, True, True, True]
+    # Three laws wanted in the first four: the case does not count, so B and C move up.
+    assert _diversify([0, 1, 2, 3, 4, 5], laws, is_law, window=4, min_laws=3)[:4] == [0, 1, 4, 5]
+
+
+def test_route_last_puts_the_procedure_law_at_the_end_of_the_window() -> None:
+    from knowledge.policy_index import _route_last
+
+    laws = ["A", "B", "A", "C", "A", "P", "P"]
+    is_law = [True] * 7
+    assert _route_last(list(range(7)), laws, is_law, "P", window=5) == [0, 1, 2, 3, 5, 4, 6]
+    # Already shown, or absent: nothing moves.
+    assert _route_last([5, 0, 1, 2, 3, 4], laws, is_law, "P", window=5) == [5, 0, 1, 2, 3, 4]
+    assert _route_last([0, 1, 2], laws, is_law, "Q", window=5) == [0, 1, 2]
+
+
+DISPUTE_LAW_MD = """# 测试劳动争议调解仲裁法
+
+<!-- INFO END -->
+
+## 第一章 总则
+
+第一条 为了公正及时地解决劳动争议，制定本法。
+
+第五条 发生劳动争议，当事人可以协商，也可以申请调解；不愿调解的，可以向仲裁委员会申请仲裁。
+
+第二十七条 劳动争议申请仲裁的时效期间为一年。
+"""
+
+
+def test_a_dispute_question_also_gets_the_procedure_law(
+    fake_embedder: FakeEmbedder, law_folder: Path
+) -> None:
+    """拖欠 … 怎么办 is a dispute: the procedure law is among the first five, even when its
+    words do not match the question; a plain question gets no such place."""
+    from dataclasses import replace
+
+    from knowledge.policy_index import DEFAULT_FUSION
+    from knowledge.policy_text import load_terms
+
+    (law_folder / "测试劳动争议调解仲裁法.md").write_text(DISPUTE_LAW_MD, encoding="utf-8")
+    built = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
+    # Only the dispute rule: no rewrites or hints that could lift the procedure law.
+    terms = replace(
+        load_terms(),
+        rewrites={},
+        law_hints={},
+        dispute_law="测试劳动争议调解仲裁法",
+        dispute_cues=("拖欠",),
+    )
+    index = PolicyIndex(
+        built.items, built.passage_owner, built.vectors, fake_embedder, built.manifest, terms=terms
+    )
+    assert terms.is_dispute("失业保险金被拖欠了怎么办")
+    assert not terms.is_dispute("失业保险金能领多久")
+
+    def laws(query: str, **fusion: object) -> list[str]:
+        hits = index.search(query, k=5, kinds=["article"], fusion=replace(DEFAULT_FUSION, **fusion))
+        return [h.item.law for h in hits]
+
+    top5 = laws("失业保险金被拖欠了怎么办", diversify_laws=1)
+    assert top5[-1] == "测试劳动争议调解仲裁法"
+    assert "测试劳动争议调解仲裁法" not in laws(
+        "失业保险金被拖欠了怎么办", diversify_laws=1, dispute_route=False
+    )
+    assert "测试劳动争议调解仲裁法" not in laws("失业保险金能领多久", diversify_laws=1)
