@@ -204,6 +204,7 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
         law_context_weight=0.0,
         local_penalty=0.0,
         diversify_laws=1,
+        dispute_route=False,
     )
     d = DEFAULT_FUSION
     configs: list[tuple[str, PolicyIndex, str, FusionConfig]] = [
@@ -216,6 +217,7 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
         ("dense (plain: base model)", base_index, "dense", plain),
         ("hybrid (plain RRF, base model)", base_index, "hybrid", plain),
         ("hybrid − law diversification", index, "hybrid", replace(d, diversify_laws=1)),
+        ("hybrid − dispute route", index, "hybrid", replace(d, dispute_route=False)),
         ("hybrid − law routing (hints, entries)", index, "hybrid", replace(d, law_route_weight=0.0)),
         ("hybrid − article routing (entries)", index, "hybrid", replace(d, entry_route_weight=0.0)),
         ("hybrid − law context", index, "hybrid", replace(d, law_context_weight=0.0)),
@@ -231,6 +233,9 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
         f"{method} (base model)": recall_table(base_index, dev, method, d)
         for method in ("bm25", "dense", "hybrid")
     }
+    dev_results["hybrid − dispute route (base model)"] = recall_table(
+        base_index, dev, "hybrid", replace(d, dispute_route=False)
+    )
     report = {
         "model": tuned.name,
         "base_model": base.name,

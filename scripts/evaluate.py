@@ -1,4 +1,4 @@
-"""`make eval`: NLU 5-fold cross-validation, out-of-domain rejection, policy retrieval quality."""
+"""`make eval`: NLU 5-fold cross-validation, out-of-domain rejection, policy retrieval and answer quality."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ STEPS = [
     ("NLU 5-fold cross-validation", "bench.nlu_cv", []),
     ("Out-of-domain utterances", "bench.nlu_ood", []),
     ("Policy retrieval (LawBench, LegalQA)", "bench.policy_eval", []),
+    ("Policy answers (held-out questions)", "bench.policy_answers", []),
 ]
 
 if __name__ == "__main__":

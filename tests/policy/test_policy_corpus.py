@@ -92,3 +92,17 @@ def test_duplicate_ids_and_bad_yaml(tmp_path: Path) -> None:
 
 def test_missing_folder_is_an_empty_corpus(tmp_path: Path) -> None:
     assert load_corpus(tmp_path / "none") == ()
+
+
+def test_held_out_answer_questions_are_not_in_the_corpus() -> None:
+    """bench/policy_answers.py measures on questions the corpus does not contain."""
+    from bench.policy_answers import load_questions
+
+    entries = load_corpus()
+    ids = {f"entry:{e.id}" for e in entries}
+    asked = {a for e in entries for a in (*e.aliases, e.title)}
+    questions = load_questions()
+    assert len(questions) >= 80
+    for row in questions:
+        assert row["ids"] and row["ids"] <= ids, row
+        assert row["q"] not in asked, row["q"]
