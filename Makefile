@@ -47,7 +47,7 @@ test: build rasa-validate rasa-test ## Set up and run every test (what CI runs)
 test-quick: setup ## The quick loop: unit tests only
 	$(PY) -m pytest -m "not slow"
 
-eval: build ## NLU cross-validation, out-of-domain rate, policy retrieval (reports/)
+eval: build ## NLU cross-validation, out-of-domain rate, policy retrieval and answers (reports/)
 	@$(PY) -m scripts.evaluate
 
 bench: build ## Benchmarks: retrieval, job search, Rasa latency, speech (reports/)
