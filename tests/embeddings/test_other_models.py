@@ -66,6 +66,23 @@ def test_any_sentence_transformers_folder(tiny_model: Path) -> None:
     assert embedder.token_count("job work") == 4
 
 
+def test_a_model_retrained_in_place_gets_a_new_identity(tiny_model: Path) -> None:
+    """The fine-tune's digest is part of the name, so old indexes and cached vectors are
+    refused or re-embedded instead of being mixed with the new weights."""
+    import json
+    import shutil
+
+    from knowledge.embeddings.finetune import RECORD
+
+    folder = tiny_model.parent / "tiny-tuned"
+    shutil.copytree(tiny_model, folder)
+    (folder / RECORD).write_text(json.dumps({"digest": "aaaa"}), encoding="utf-8")
+    first = SentenceTransformerEmbedder(str(folder)).name
+    (folder / RECORD).write_text(json.dumps({"digest": "bbbb"}), encoding="utf-8")
+    assert first == f"{folder}@aaaa"
+    assert SentenceTransformerEmbedder(str(folder)).name == f"{folder}@bbbb"
+
+
 def test_unknown_model_name_fails_offline_with_advice() -> None:
     with pytest.raises(EmbeddingModelUnavailable, match="JOBBOT_EMBEDDING_MODEL"):
         get_embedder("jobbot-tests/no-such-model")
