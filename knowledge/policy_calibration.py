@@ -2,17 +2,13 @@
 
 Cosines depend on the model (E5 puts almost everything between 0.7 and 0.95), so each build
 measures where the corpus' own alias questions land (held out from their entry) and where
-clearly off-topic questions land, and stores the band in the manifest. Only the aliases
-that the policy fine-tune never sees (:func:`calibration_aliases`) are measured: questions
-the model trained on land closer to their entry than a new question does, which would set
-the band too high and make the assistant unsure of answers it has right. With the band,
+clearly off-topic questions land, and stores the band in the manifest. With the band,
 ``knowledge.answers.confidence`` maps a cosine to [0, 1] so that the default threshold
 (``settings.policy_score_threshold`` = 0.5) sits between the two groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,15 +55,6 @@ OFF_TOPIC_QUESTIONS = (
 )
 
 
-#: Entries with at least this many aliases lend their last one to calibration.
-MIN_ALIASES_TO_HOLD_OUT = 3
-
-
-def calibration_aliases(aliases: Sequence[str]) -> tuple[str, ...]:
-    """The aliases of one entry kept out of fine-tuning and used to calibrate (the last one)."""
-    return tuple(aliases[-1:]) if len(aliases) >= MIN_ALIASES_TO_HOLD_OUT else ()
-
-
 @dataclass(frozen=True)
 class Calibration:
     """The cosine band and how well it separates on-topic from off-topic questions."""
@@ -91,10 +78,7 @@ def calibrate(index: PolicyIndex, max_positives: int = 300) -> Calibration | Non
 
     owners = index.passage_owner
     pos: list[float] = []
-    aliases = [
-        (n, a) for n, it in entries if it.entry for a in calibration_aliases(it.entry.aliases)
-    ] or [(n, a) for n, it in entries if it.entry for a in it.entry.aliases]  # tiny corpora
-    aliases = aliases[:max_positives]
+    aliases = [(n, a) for n, it in entries if it.entry for a in it.entry.aliases][:max_positives]
     qv = index.embedder.encode_queries([a for _, a in aliases])
     for (n, alias), v in zip(aliases, qv, strict=True):
         rows = np.flatnonzero(owners == n)

@@ -44,8 +44,7 @@ RECORD = "finetune.json"
 class Recipe:
     """Training settings; part of the model's identity (changing one retrains)."""
 
-    #: 2: each entry's calibration alias is kept out of training (see policy_calibration).
-    version: int = 2
+    version: int = 1
     epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 3e-5
@@ -60,23 +59,15 @@ RECIPE = Recipe()
 def training_pairs(
     entries: Sequence[PolicyEntry], chunks: Sequence[DocumentChunk] = ()
 ) -> list[tuple[str, str]]:
-    """(question, passage) pairs: each alias with its entry, and with each cited article found.
-
-    The aliases that calibrate the answer confidence are left out, so that calibration
-    measures questions the model has not seen.
-    """
+    """(question, passage) pairs: each alias with its entry, and with each cited article found."""
     from knowledge.documents import short_law_name
-    from knowledge.policy_calibration import calibration_aliases
     from knowledge.policy_index import _chunk_item, _entry_item, passages_for
 
     articles = {(c.short_law, c.article_label): c for c in chunks if c.is_article}
     pairs: list[tuple[str, str]] = []
     for entry in sorted(entries, key=lambda e: e.id):
         answer = passages_for(_entry_item(entry))[0]
-        held_out = set(calibration_aliases(entry.aliases))
         for alias in entry.aliases:
-            if alias in held_out:
-                continue
             pairs.append((alias, answer))
             for cite in entry.citations:
                 chunk = articles.get((short_law_name(cite.document), cite.article.strip()))

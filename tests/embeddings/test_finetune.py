@@ -69,23 +69,6 @@ def test_pairs_link_each_alias_to_its_entry_and_to_cited_articles_found() -> Non
     assert len(pairs) == len(set(pairs))
 
 
-def test_calibration_aliases_are_never_trained_on() -> None:
-    """An entry with three or more aliases keeps its last one for calibration only."""
-    from knowledge.policy_calibration import calibration_aliases
-
-    three = make_entry(
-        "wage-late",
-        "工资按月足额支付",
-        "工资至少每月支付一次。",
-        aliases=("工资拖了怎么办", "老板压工资", "工资晚发两个月"),
-    )
-    assert calibration_aliases(three.aliases) == ("工资晚发两个月",)
-    assert calibration_aliases(ENTRIES[0].aliases) == ()
-    questions = {q for q, _ in training_pairs([*ENTRIES, three])}
-    assert "工资晚发两个月" not in questions
-    assert {"工资拖了怎么办", "老板压工资", "失业金能领几个月"} <= questions
-
-
 def test_batches_never_repeat_a_passage_and_keep_every_usable_pair() -> None:
     pairs = [(f"q{i}", f"p{i % 7}") for i in range(60)]
     batches = _batches(pairs, 8, random.Random(0))

@@ -329,32 +329,3 @@ def test_a_dispute_question_also_gets_the_procedure_law(
         "失业保险金被拖欠了怎么办", diversify_laws=1, dispute_route=False
     )
     assert "测试劳动争议调解仲裁法" not in laws("失业保险金能领多久", diversify_laws=1)
-
-
-def test_calibration_measures_only_aliases_kept_out_of_fine_tuning(
-    fake_embedder: FakeEmbedder,
-) -> None:
-    """Questions the fine-tuned model trained on would set the confidence band too high."""
-    from knowledge.policy_calibration import calibration_aliases
-
-    from .conftest import make_entry
-
-    entries = (
-        make_entry(
-            "ui-duration",
-            "失业保险金领取期限",
-            "缴费满一年不足五年的，最长领取十二个月。",
-            aliases=("失业金能领几个月", "交了三年社保失业金领多久", "失业金最长拿多久"),
-        ),
-        make_entry(
-            "contract-written",
-            "订立书面劳动合同",
-            "用工之日起一个月内应当订立书面劳动合同。",
-            aliases=("老板不给签合同怎么办", "入职多久要签合同", "没签合同能要双倍工资吗"),
-        ),
-        *SAMPLE_ENTRIES,
-    )
-    index = PolicyIndex.build(entries, (), fake_embedder)
-    held_out = [a for e in entries for a in calibration_aliases(e.aliases)]
-    assert held_out == ["失业金最长拿多久", "没签合同能要双倍工资吗"]
-    assert index.manifest["calibration"]["positives"] == len(held_out)
