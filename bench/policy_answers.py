@@ -2,19 +2,16 @@
 
 Held-out questions written for evaluation only (``bench/data/policy_answer_questions.yml``,
 each labelled with the entries a person would accept) are answered by
-:func:`knowledge.answers.answer_question` against the built index. Compares how the answer
-is answered at three confidence thresholds in one run (the default,
-``settings.policy_score_threshold``, and one step either side): answered with an accepted
-entry, answered wrongly, or "not sure", and then whether one of the offered topics was right.
-Prints a table and writes ``reports/policy_answers.json``.
+:func:`knowledge.answers.answer_question` against the built index at three confidence
+thresholds in one run (the default, ``settings.policy_score_threshold``, and one step either
+side): answered with an accepted entry, answered wrongly, or "not sure", and then whether one
+of the offered topics was right. Prints a table and writes ``reports/policy_answers.json``.
 
-Usage: ``python -m bench.policy_answers [--out reports/policy_answers.json]``
+Usage: ``python -m bench.policy_answers``
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -22,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bench.report import print_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "bench" / "data" / "policy_answer_questions.yml"
@@ -69,7 +68,7 @@ def _offered_ids(index: Any, answer: Any) -> set[str]:
     return out
 
 
-def run(out: Path | None) -> dict[str, Any]:
+def run() -> dict[str, Any]:
     from knowledge.policy_index import get_policy_index
     from knowledge.settings import get_settings
 
@@ -77,35 +76,33 @@ def run(out: Path | None) -> dict[str, Any]:
     questions = load_questions()
     default = get_settings().policy_score_threshold
     thresholds = [round(default - STEP, 2), default, round(default + STEP, 2)]
+    by_threshold = {str(t): score(index, questions, t) for t in thresholds}
     report = {
         "model": index.manifest.get("model"),
         "questions": len(questions),
         "default_threshold": default,
-        "thresholds": {str(t): score(index, questions, t) for t in thresholds},
+        "thresholds": by_threshold,
     }
-    print(f"\nPolicy answers on {len(questions)} held-out questions, model {report['model']}")
-    print(
-        f"{'threshold':14} | {'right':>6} {'wrong':>6} {'unsure':>6} | unsure, right topic offered"
+    print_table(
+        f"Policy answers on {len(questions)} held-out questions, model {report['model']}",
+        [
+            {
+                "threshold": f"{t} (default)" if float(t) == default else t,
+                "right": m["right"],
+                "wrong": m["wrong"],
+                "unsure": m["unsure"],
+                "unsure, right topic offered": m["unsure_right_topic_offered"],
+            }
+            for t, m in by_threshold.items()
+        ],
     )
-    for t, m in report["thresholds"].items():
-        name = f"{t} (default)" if float(t) == default else t
-        print(
-            f"{name:14} | {m['right']:6.3f} {m['wrong']:6.3f} {m['unsure']:6.3f} | "
-            f"{m['unsure_right_topic_offered']:.3f}"
-        )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(f"\nwritten {out}")
+    print(f"written {write_report('policy_answers', report)}")
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "policy_answers.json")
-    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    run(args.out)
+    run()
     return 0
 
 
