@@ -182,7 +182,10 @@ def load_corpus(folder: Path | str = CORPUS_DIR) -> tuple[PolicyEntry, ...]:
 
 
 def corpus_problems(entries: Sequence[PolicyEntry]) -> list[str]:
-    """Soft checks the loader tolerates but authors should fix (dangling related ids, no aliases)."""
+    """Soft checks the loader tolerates but authors should fix.
+
+    Dangling related ids, no alias questions, and a source cited twice in one entry.
+    """
     ids = {e.id for e in entries}
     problems: list[str] = []
     for e in entries:
@@ -191,6 +194,8 @@ def corpus_problems(entries: Sequence[PolicyEntry]) -> list[str]:
         )
         if not e.aliases:
             problems.append(f"{e.id}: no alias questions")
+        if len(set(e.citations)) < len(e.citations):
+            problems.append(f"{e.id}: a source is cited twice")
     return problems
 
 

@@ -38,6 +38,9 @@ class LegalTerms:
     #: the route in plain words.
     dispute_law: str = ""
     dispute_entry: str = ""
+    #: Laws whose articles among the first results also mark a dispute: the court's rules
+    #: for trying labour disputes only apply once a dispute has been through arbitration.
+    dispute_signal_laws: frozenset[str] = frozenset()
 
     def expansions(self, text: str) -> list[str]:
         """Legal terms for the colloquial words found in ``text`` (longest words first)."""
@@ -88,6 +91,9 @@ def load_terms(path: Path = TERMS_PATH) -> LegalTerms:
         dispute_cues=split(route.get("cues") or []),
         dispute_law=short_law_name(str(route["law"])) if route.get("law") else "",
         dispute_entry=str(route.get("entry") or ""),
+        dispute_signal_laws=frozenset(
+            short_law_name(str(x)) for x in (route.get("signal_laws") or [])
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from knowledge.policy_corpus import (
     AUDIENCES,
     CorpusError,
     corpus_hash,
+    corpus_problems,
     load_corpus,
 )
 
@@ -44,6 +45,21 @@ def test_shipped_corpus_is_valid() -> None:
         assert e.audience in AUDIENCES
         assert e.citations and all(c.document for c in e.citations)
         assert len(e.effective) == 10 and e.answer and e.short
+    assert corpus_problems(entries) == []
+
+
+def test_authoring_slips_are_reported(tmp_path: Path) -> None:
+    slipped = GOOD.replace(
+        "    source: {document: 失业保险条例, article: 第十七条}\n",
+        "    sources:\n"
+        "      - {document: 失业保险条例, article: 第十七条}\n"
+        "      - {document: 失业保险条例, article: 第十七条}\n",
+    ).replace("related: []", "related: [ui-nowhere]")
+    problems = corpus_problems(load_corpus(write(tmp_path, slipped)))
+    assert problems == [
+        "ui-duration: related id 'ui-nowhere' does not exist",
+        "ui-duration: a source is cited twice",
+    ]
 
 
 def test_load_parses_everything(tmp_path: Path) -> None:

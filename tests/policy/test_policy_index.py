@@ -329,3 +329,46 @@ def test_a_dispute_question_also_gets_the_procedure_law(
         "失业保险金被拖欠了怎么办", diversify_laws=1, dispute_route=False
     )
     assert "测试劳动争议调解仲裁法" not in laws("失业保险金能领多久", diversify_laws=1)
+
+
+def test_a_question_the_dispute_trial_rules_answer_is_a_dispute(
+    fake_embedder: FakeEmbedder, law_folder: Path
+) -> None:
+    """No complaint words, but a signal law (the court's rules for dispute trials) ranks
+    among the first five: the procedure law takes the last place; without the signal, not."""
+    from dataclasses import replace
+
+    from knowledge.policy_index import DEFAULT_FUSION
+    from knowledge.policy_text import load_terms
+
+    (law_folder / "测试劳动争议调解仲裁法.md").write_text(DISPUTE_LAW_MD, encoding="utf-8")
+    built = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
+    quiet = replace(
+        load_terms(),
+        rewrites={},
+        law_hints={},
+        dispute_law="测试劳动争议调解仲裁法",
+        dispute_cues=(),
+    )
+
+    def laws(terms: object, query: str) -> list[str]:
+        index = PolicyIndex(
+            built.items,
+            built.passage_owner,
+            built.vectors,
+            fake_embedder,
+            built.manifest,
+            terms=terms,  # type: ignore[arg-type]
+        )
+        fusion = replace(DEFAULT_FUSION, diversify_laws=1)
+        return [h.item.law for h in index.search(query, k=5, kinds=["article"], fusion=fusion)]
+
+    question = "失业保险金能领多久"
+    plain = laws(quiet, question)
+    assert "测试劳动争议调解仲裁法" not in plain
+    signalled = laws(replace(quiet, dispute_signal_laws=frozenset({plain[0]})), question)
+    assert signalled[:4] == plain[:4]
+    assert signalled[-1] == "测试劳动争议调解仲裁法"
+    # A signal law that is not among the first five changes nothing.
+    elsewhere = laws(replace(quiet, dispute_signal_laws=frozenset({"某部不在前五的法"})), question)
+    assert elsewhere == plain
