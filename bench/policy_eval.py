@@ -219,7 +219,7 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
         ("hybrid − law diversification", index, "hybrid", replace(d, diversify_laws=1)),
         ("hybrid − dispute route", index, "hybrid", replace(d, dispute_route=False)),
         # Not a held-out figure: the signal law was chosen after reading LawBench's misses.
-        ("hybrid − dispute signal laws", index, "hybrid", replace(d, dispute_signal=False)),
+        ("hybrid − dispute signals", index, "hybrid", replace(d, dispute_signal=False)),
         ("hybrid − law routing (hints, entries)", index, "hybrid", replace(d, law_route_weight=0.0)),
         ("hybrid − article routing (entries)", index, "hybrid", replace(d, entry_route_weight=0.0)),
         ("hybrid − law context", index, "hybrid", replace(d, law_context_weight=0.0)),
@@ -238,7 +238,7 @@ def run(data: Path, out: Path | None) -> dict[str, Any]:
     dev_results["hybrid − dispute route (base model)"] = recall_table(
         base_index, dev, "hybrid", replace(d, dispute_route=False)
     )
-    dev_results["hybrid − dispute signal laws (base model)"] = recall_table(
+    dev_results["hybrid − dispute signals (base model)"] = recall_table(
         base_index, dev, "hybrid", replace(d, dispute_signal=False)
     )
     report = {
