@@ -123,9 +123,13 @@ class DocumentChunk:
         return f"《{self.short_law}》{self.article_label if self.is_article else ''}"
 
 
+_EXCERPT_NOTE_RE = re.compile(r"\s*[（(](?:节选|摘录|摘编|选编|部分条文)[）)]$")
+
+
 def short_law_name(title: str) -> str:
-    """Strip the state prefix and normalise brackets: 中华人民共和国劳动法 → 劳动法."""
+    """Strip the state prefix, an excerpt note and brackets: 中华人民共和国劳动法（节选） → 劳动法."""
     t = title.strip().strip("《》")
+    t = _EXCERPT_NOTE_RE.sub("", t).strip()
     t = t.replace("&lt;", "<").replace("&gt;", ">")
     t = re.sub(r"^中华人民共和国", "", t)
     t = re.sub(r"[<>〈〉《》]", "", t)
@@ -147,6 +151,10 @@ _HEADING_RE = re.compile(r"^\s*(#{1,6})\s+(.*?)\s*#*\s*$")
 _DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _INFO_END = "<!-- INFO END -->"
+#: The title of a legal instrument, optionally followed by a note such as （节选）.
+_LEGAL_TITLE_RE = re.compile(
+    r"(?:法|条例|规定|办法|细则|解释|规则|决定)\s*(?:（[^）]*）|\([^)]*\))?$"
+)
 
 _PROVINCES = (
     "北京",
@@ -364,7 +372,10 @@ def chunk_lines(lines: list[str], path: Path, title_hint: str = "") -> list[Docu
 
     strict_hits = sum(1 for ln in body if _ARTICLE_RE.match(ln))
     loose = strict_hits < 3 and sum(1 for ln in body if _ARTICLE_LOOSE_RE.match(ln)) >= 3
-    is_law = strict_hits >= 3 or loose
+    # Three article lines make a law; an excerpt of one or two articles is one when its
+    # title names a legal instrument (《劳动法》（节选）), so its answers still cite articles.
+    excerpt = 0 < strict_hits < 3 and bool(_LEGAL_TITLE_RE.search(title))
+    is_law = strict_hits >= 3 or loose or excerpt
     stem = path.stem
     if is_law:
         return _chunk_law(body, title, region, effective, path, stem, loose)

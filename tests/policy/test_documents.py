@@ -106,6 +106,25 @@ def test_non_law_document_chunks_by_heading(tmp_path: Path) -> None:
     assert chunks[0].law == "零工市场服务指南"
 
 
+def test_an_excerpt_of_a_law_is_still_cut_by_article(tmp_path: Path) -> None:
+    """Two articles under a law's title cite as articles of that law; two numbered points
+    under any other title stay one section."""
+    excerpt = tmp_path / "劳动法节选.md"
+    excerpt.write_text(
+        "# 中华人民共和国劳动法（节选）\n\n第十六条 劳动合同是确立劳动关系的协议。\n\n"
+        "第十九条 劳动合同应当以书面形式订立。\n",
+        encoding="utf-8",
+    )
+    chunks = load_document(excerpt)
+    assert [c.citation_label() for c in chunks] == ["《劳动法》第十六条", "《劳动法》第十九条"]
+    notice = tmp_path / "须知.md"
+    notice.write_text(
+        "# 零工市场须知\n\n第一条 早上七点开门。\n\n第二条 带上身份证。\n", encoding="utf-8"
+    )
+    (section,) = load_document(notice)
+    assert section.article_no is None and "带上身份证" in section.text
+
+
 def test_txt_in_gb18030(tmp_path: Path) -> None:
     doc = tmp_path / "本地规定.txt"
     doc.write_bytes(
