@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -293,6 +294,41 @@ DISPUTE_LAW_MD = """# 测试劳动争议调解仲裁法
 """
 
 
+PROCEDURE_LAW = "测试劳动争议调解仲裁法"
+
+
+def _dispute_search(
+    fake_embedder: FakeEmbedder, law_folder: Path, **terms: object
+) -> Callable[..., list[str]]:
+    """``search(query, **fusion)`` → the laws of the first five articles, over the test laws
+    plus the procedure law, with only the dispute rule (no rewrites or hints that could lift
+    the procedure law) and ``terms`` on top."""
+    from dataclasses import replace
+
+    from knowledge.policy_index import DEFAULT_FUSION
+    from knowledge.policy_text import load_terms
+
+    (law_folder / f"{PROCEDURE_LAW}.md").write_text(DISPUTE_LAW_MD, encoding="utf-8")
+    built = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
+    rules = replace(
+        load_terms(), rewrites={}, law_hints={}, dispute_law=PROCEDURE_LAW, dispute_cues=()
+    )
+    index = PolicyIndex(
+        built.items,
+        built.passage_owner,
+        built.vectors,
+        fake_embedder,
+        built.manifest,
+        terms=replace(rules, **terms),  # type: ignore[arg-type]
+    )
+
+    def search(query: str, **fusion: object) -> list[str]:
+        cfg = replace(DEFAULT_FUSION, diversify_laws=1, **fusion)  # type: ignore[arg-type]
+        return [h.item.law for h in index.search(query, k=5, kinds=["article"], fusion=cfg)]
+
+    return search
+
+
 def test_a_dispute_question_also_gets_the_procedure_law(
     fake_embedder: FakeEmbedder, law_folder: Path
 ) -> None:
@@ -300,35 +336,15 @@ def test_a_dispute_question_also_gets_the_procedure_law(
     words do not match the question; a plain question gets no such place."""
     from dataclasses import replace
 
-    from knowledge.policy_index import DEFAULT_FUSION
     from knowledge.policy_text import load_terms
 
-    (law_folder / "测试劳动争议调解仲裁法.md").write_text(DISPUTE_LAW_MD, encoding="utf-8")
-    built = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
-    # Only the dispute rule: no rewrites or hints that could lift the procedure law.
-    terms = replace(
-        load_terms(),
-        rewrites={},
-        law_hints={},
-        dispute_law="测试劳动争议调解仲裁法",
-        dispute_cues=("拖欠",),
-    )
-    index = PolicyIndex(
-        built.items, built.passage_owner, built.vectors, fake_embedder, built.manifest, terms=terms
-    )
+    terms = replace(load_terms(), dispute_law=PROCEDURE_LAW, dispute_cues=("拖欠",))
     assert terms.is_dispute("失业保险金被拖欠了怎么办")
     assert not terms.is_dispute("失业保险金能领多久")
-
-    def laws(query: str, **fusion: object) -> list[str]:
-        hits = index.search(query, k=5, kinds=["article"], fusion=replace(DEFAULT_FUSION, **fusion))
-        return [h.item.law for h in hits]
-
-    top5 = laws("失业保险金被拖欠了怎么办", diversify_laws=1)
-    assert top5[-1] == "测试劳动争议调解仲裁法"
-    assert "测试劳动争议调解仲裁法" not in laws(
-        "失业保险金被拖欠了怎么办", diversify_laws=1, dispute_route=False
-    )
-    assert "测试劳动争议调解仲裁法" not in laws("失业保险金能领多久", diversify_laws=1)
+    laws = _dispute_search(fake_embedder, law_folder, dispute_cues=("拖欠",))
+    assert laws("失业保险金被拖欠了怎么办")[-1] == PROCEDURE_LAW
+    assert PROCEDURE_LAW not in laws("失业保险金被拖欠了怎么办", dispute_route=False)
+    assert PROCEDURE_LAW not in laws("失业保险金能领多久")
 
 
 def test_a_question_the_dispute_trial_rules_answer_is_a_dispute(
@@ -336,39 +352,15 @@ def test_a_question_the_dispute_trial_rules_answer_is_a_dispute(
 ) -> None:
     """No complaint words, but a signal law (the court's rules for dispute trials) ranks
     among the first five: the procedure law takes the last place; without the signal, not."""
-    from dataclasses import replace
-
-    from knowledge.policy_index import DEFAULT_FUSION
-    from knowledge.policy_text import load_terms
-
-    (law_folder / "测试劳动争议调解仲裁法.md").write_text(DISPUTE_LAW_MD, encoding="utf-8")
-    built = PolicyIndex.build((), load_folder(law_folder), fake_embedder)
-    quiet = replace(
-        load_terms(),
-        rewrites={},
-        law_hints={},
-        dispute_law="测试劳动争议调解仲裁法",
-        dispute_cues=(),
-    )
-
-    def laws(terms: object, query: str) -> list[str]:
-        index = PolicyIndex(
-            built.items,
-            built.passage_owner,
-            built.vectors,
-            fake_embedder,
-            built.manifest,
-            terms=terms,  # type: ignore[arg-type]
-        )
-        fusion = replace(DEFAULT_FUSION, diversify_laws=1)
-        return [h.item.law for h in index.search(query, k=5, kinds=["article"], fusion=fusion)]
-
     question = "失业保险金能领多久"
-    plain = laws(quiet, question)
-    assert "测试劳动争议调解仲裁法" not in plain
-    signalled = laws(replace(quiet, dispute_signal_laws=frozenset({plain[0]})), question)
+    plain = _dispute_search(fake_embedder, law_folder)(question)
+    assert PROCEDURE_LAW not in plain
+    signal = frozenset({plain[0]})
+    signalled = _dispute_search(fake_embedder, law_folder, dispute_signal_laws=signal)(question)
     assert signalled[:4] == plain[:4]
-    assert signalled[-1] == "测试劳动争议调解仲裁法"
+    assert signalled[-1] == PROCEDURE_LAW
     # A signal law that is not among the first five changes nothing.
-    elsewhere = laws(replace(quiet, dispute_signal_laws=frozenset({"某部不在前五的法"})), question)
-    assert elsewhere == plain
+    elsewhere = frozenset({"某部不在前五的法"})
+    assert (
+        _dispute_search(fake_embedder, law_folder, dispute_signal_laws=elsewhere)(question) == plain
+    )
