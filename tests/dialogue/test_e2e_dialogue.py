@@ -50,6 +50,11 @@ def test_eligibility_asks_which_benefit_first(rasa_stack: Any) -> None:
     sender = "e2e-elig-2"
     ask = post(rasa_stack, sender, "/check_eligibility")
     assert len(ask[-1]["buttons"]) == 5
+    # The domain escapes the payload's JSON braces ({{ }}) so Rasa's slot interpolation
+    # leaves them alone instead of logging an ERROR (with slot values) for every button.
+    assert ask[-1]["buttons"][0]["payload"] == '/inform{"benefit":"unemployment_insurance"}'
+    log = (rasa_stack.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+    assert "interpolator" not in log
     q1 = post(rasa_stack, sender, '/inform{"benefit":"flexible_social_insurance"}')
     assert "1/2" in texts(q1)
     post(rasa_stack, sender, "/affirm")
