@@ -1,0 +1,24 @@
+"""The fine-tune cross-validation's folds and pooling (bench/policy_finetune_cv.py)."""
+
+from __future__ import annotations
+
+from bench.policy_finetune_cv import folds_of, pooled
+
+
+def test_folds_partition_the_entries_stably() -> None:
+    ids = [f"e{i:02d}" for i in range(10)]
+    folds = folds_of(list(reversed(ids)), 3)
+    assert folds == folds_of(ids, 3)  # order of the corpus does not matter
+    assert set().union(*folds) == set(ids)
+    assert sum(len(f) for f in folds) == len(ids)  # disjoint
+    assert sorted(len(f) for f in folds) == [3, 3, 4]
+
+
+def test_pooled_recall_weights_each_fold_by_its_questions() -> None:
+    def table(r: float, n: int) -> dict[str, object]:
+        rates = {"R@1": r, "R@5": r, "R@10": r}
+        return {"article": rates, "law": rates, "n": n}
+
+    result = pooled([table(1.0, 3), table(0.0, 1)])
+    assert result["n"] == 4
+    assert result["law"]["R@5"] == 0.75 and result["article"]["R@1"] == 0.75
