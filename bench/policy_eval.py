@@ -180,12 +180,16 @@ SEED_ROWS: tuple[tuple[str, FusionConfig], ...] = (
 def seed_spread(
     seeds: Sequence[int],
     tuned_dir: Path,
+    tuned_index: PolicyIndex,
     entries: Sequence[Any],
     chunks: Sequence[Any],
     questions: Sequence[dict[str, Any]],
     cache: EmbeddingCache,
 ) -> dict[str, Any]:
-    """The hybrid's LawBench figures with the evaluation model fine-tuned under each seed."""
+    """The hybrid's LawBench figures with the evaluation model fine-tuned under each seed.
+
+    ``tuned_index`` is the one already built with the default seed's model.
+    """
     from knowledge.embeddings import get_embedder
     from knowledge.embeddings.finetune import RECIPE, ensure
     from knowledge.settings import get_settings
@@ -193,13 +197,11 @@ def seed_spread(
     base = get_settings().embedding_model
     per_seed: dict[str, Any] = {}
     for seed in seeds:
-        folder = (
-            tuned_dir
-            if seed == RECIPE.seed
-            else tuned_dir.with_name(f"{tuned_dir.name}-seed{seed}")
-        )
-        ensure(base, folder, entries, chunks, replace(RECIPE, seed=seed))
-        index = PolicyIndex.build(entries, chunks, get_embedder(str(folder)), cache)
+        index = tuned_index
+        if seed != RECIPE.seed:
+            folder = tuned_dir.with_name(f"{tuned_dir.name}-seed{seed}")
+            ensure(base, folder, entries, chunks, replace(RECIPE, seed=seed))
+            index = PolicyIndex.build(entries, chunks, get_embedder(str(folder)), cache)
         per_seed[str(seed)] = {
             name: recall_table(index, questions, "hybrid", cfg) for name, cfg in SEED_ROWS
         }
@@ -314,7 +316,7 @@ def run(data: Path, out: Path | None, seeds: Sequence[int] = ()) -> dict[str, An
         }
         if legalqa.is_file()
         else None,
-        "seed_spread": seed_spread(seeds, tuned_dir, entries, chunks, answerable, cache)
+        "seed_spread": seed_spread(seeds, tuned_dir, index, entries, chunks, answerable, cache)
         if len(seeds) > 1
         else None,
     }

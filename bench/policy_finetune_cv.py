@@ -10,13 +10,12 @@ learning rate, seeds) can be compared here without reading the evaluation questi
 Each fold trains once (about 10 min on two cores) into its own folder under
 ``var/models``; later runs reuse it while the corpus and recipe are unchanged.
 
-Usage: ``python -m bench.policy_finetune_cv [--folds 3] [--out reports/policy_finetune_cv.json]``
+Usage: ``python -m bench.policy_finetune_cv [--folds 3]`` (writes ``reports/policy_finetune_cv.json``)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.policy_eval import KS, ROOT, dev_questions, recall_table
+from bench.report import print_table, write_report
 from knowledge.documents import load_folder
 from knowledge.policy_corpus import load_corpus
 from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, PolicyIndex
@@ -49,7 +49,7 @@ def pooled(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
     } | {"n": n}
 
 
-def run(data: Path, folds: int, out: Path | None) -> dict[str, Any]:
+def run(data: Path, folds: int) -> dict[str, Any]:
     from knowledge.embeddings import get_embedder
     from knowledge.embeddings.finetune import RECIPE, ensure
     from knowledge.settings import get_settings
@@ -83,41 +83,30 @@ def run(data: Path, folds: int, out: Path | None) -> dict[str, Any]:
         "law_chunks": len(chunks),
         "methods": {name: {"pooled": pooled(t), "per_fold": t} for name, t in tables.items()},
     }
-    _print(report)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(f"\nwritten {out}")
-    return report
-
-
-def _print(report: dict[str, Any]) -> None:
     n = next(iter(report["methods"].values()))["pooled"]["n"]
-    print(
-        f"\nFine-tune cross-validation: {report['folds']} folds of {report['corpus_entries']} "
-        f"entries; each fold's aliases (n={n} in all) asked of a model trained without them"
+    print_table(
+        f"Fine-tune cross-validation: {folds} folds of {len(entries)} entries; each fold's "
+        f"aliases (n={n} in all) asked of a model trained without them",
+        [
+            {"method": name}
+            | {f"art {k}": v for k, v in r["pooled"]["article"].items()}
+            | {f"law {k}": v for k, v in r["pooled"]["law"].items()}
+            for name, r in report["methods"].items()
+        ],
     )
-    head = f"{'method':22} | {'art R@1':>7} {'R@5':>6} {'R@10':>6} | {'law R@1':>7} {'R@5':>6} {'R@10':>6}"
-    print(head)
-    print("-" * len(head))
-    for name, r in report["methods"].items():
-        a, law = r["pooled"]["article"], r["pooled"]["law"]
-        print(
-            f"{name:22} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
-            f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f}"
-        )
+    print(f"\nwritten {write_report('policy_finetune_cv', report)}")
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "policy_finetune_cv.json")
     args = parser.parse_args(argv)
     if not (args.data / "laws").is_dir():
         raise SystemExit(f"laws not found under {args.data} (need laws/)")
     logging.basicConfig(level=logging.WARNING)
-    run(args.data, max(2, args.folds), args.out)
+    run(args.data, max(2, args.folds))
     return 0
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import all_strings
+
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "knowledge" / "policies"
 LAWS_DIR = ROOT.parent / "shared" / "data" / "laws"
@@ -290,16 +292,6 @@ def test_copy_check_catches_a_pasted_clause() -> None:
     assert windows(normalise(clause[:40])) & law_windows()
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def test_no_overlap_with_the_evaluation_questions() -> None:
     """Titles and aliases must not reuse the evaluation questions (a leaked eval set measures nothing)."""
     if not EVAL_DIR.is_dir():
@@ -318,7 +310,7 @@ def test_no_overlap_with_the_evaluation_questions() -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
-            for s in _strings(json.loads(line)):
+            for s in all_strings(json.loads(line)):
                 seen += 1
                 leaked |= {ours[w] for w in windows(normalise(s), size) if w in ours}
     assert seen > 100, "evaluation files look empty"

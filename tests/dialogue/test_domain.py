@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 
 from tests.dialogue.helpers import ROOT, load_domain
+from tests.helpers import all_strings
 
 CONTRACT_INTENTS = set(
     [
@@ -103,16 +105,6 @@ def test_domain_actions_are_implemented() -> None:
     assert set(load_domain()["actions"]) <= names
 
 
-def _response_strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _response_strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _response_strings(v)]
-    return []
-
-
 def test_response_placeholders_name_a_slot_or_an_action_argument() -> None:
     """Rasa fills `{name}` in responses from slots and the action's keyword arguments.
 
@@ -120,16 +112,16 @@ def test_response_placeholders_name_a_slot_or_an_action_argument() -> None:
     that fails: Rasa logs an ERROR with the slot values on every use. Literal braces are
     written doubled, `{{ }}`, which Rasa's formatter turns back into one.
     """
-    domain: dict[str, object] = {"slots": {}, "responses": {}}
+    slots: set[str] = set()
+    responses: dict[str, Any] = {}
     for path in sorted((ROOT / "bot" / "domain").glob("*.yml")):
         part = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for key in ("slots", "responses"):
-            domain[key].update(part.get(key) or {})  # type: ignore[attr-defined]
+        slots |= set(part.get("slots") or {})
+        responses.update(part.get("responses") or {})
     actions = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "actions").glob("*.py"))
-    slots = set(domain["slots"])  # type: ignore[arg-type]
     unknown = []
-    for name, variants in domain["responses"].items():  # type: ignore[attr-defined]
-        for text in _response_strings(variants):
+    for name, variants in responses.items():
+        for text in all_strings(variants):
             unescaped = text.replace("{{", "").replace("}}", "")
             for key in re.findall(r"{([^\n{}]+?)}", unescaped):  # Rasa's placeholder pattern
                 if key not in slots and not re.search(rf"\b{re.escape(key)}=", actions):
