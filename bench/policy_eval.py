@@ -275,7 +275,7 @@ def run(data: Path, out: Path | None, seeds: Sequence[int] = ()) -> dict[str, An
         # Not a held-out figure: the signal law was chosen after reading LawBench's misses.
         ("hybrid − dispute signals", index, "hybrid", replace(d, dispute_signal=False)),
         ("hybrid − law routing (hints, entries)", index, "hybrid", replace(d, law_route_weight=0.0)),
-        ("hybrid − article routing (entries)", index, "hybrid", replace(d, entry_route_weight=0.0)),
+        ("hybrid + article routing (entries, 0.15)", index, "hybrid", replace(d, entry_route_weight=0.15)),
         ("hybrid − law context", index, "hybrid", replace(d, law_context_weight=0.0)),
         ("hybrid − query expansion", index, "hybrid", replace(d, expand_queries=False)),
         ("hybrid with RRF instead of weighted", index, "hybrid", replace(d, method="rrf")),
