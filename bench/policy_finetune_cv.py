@@ -7,10 +7,13 @@ aliases never reach training) and the fold's aliases are then asked with their o
 held out of the index, as ``dev_questions`` does for the base model. Recipe choices (epochs,
 learning rate, seeds) can be compared here without reading the evaluation questions.
 
-Each fold trains once (about 10 min on two cores) into its own folder under
-``var/models``; later runs reuse it while the corpus and recipe are unchanged.
+Each fold trains once (about 15 min on two cores) into its own folder under
+``var/models``; later runs reuse it while the corpus and recipe are unchanged. A recipe
+other than the default (``--epochs``, ``--learning-rate``, ``--seed``) trains into folders
+named after what it changes, so the default's fold models are kept for comparison.
 
-Usage: ``python -m bench.policy_finetune_cv [--folds 3]`` (writes ``reports/policy_finetune_cv.json``)
+Usage: ``python -m bench.policy_finetune_cv [--folds 3] [--epochs 1] [--learning-rate 5e-5]``
+(writes ``reports/policy_finetune_cv.json``, or ``policy_finetune_cv-<changes>.json``)
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
 from bench.policy_eval import KS, ROOT, dev_questions, recall_table
 from bench.report import print_table, write_report
 from knowledge.documents import load_folder
+from knowledge.embeddings.finetune import RECIPE, Recipe
 from knowledge.policy_corpus import load_corpus
 from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, PolicyIndex
 
@@ -36,6 +40,16 @@ def folds_of(ids: Sequence[str], k: int) -> list[set[str]]:
     """Entry ids dealt round-robin in sorted order: stable, and every fold spans the corpus."""
     ordered = sorted(ids)
     return [set(ordered[i::k]) for i in range(k)]
+
+
+def recipe_suffix(recipe: Recipe) -> str:
+    """``""`` for the default recipe, else its changes, e.g. ``-epochs1-learning_rate5e-05``."""
+    changed = [
+        f"{f.name}{getattr(recipe, f.name)}"
+        for f in fields(recipe)
+        if getattr(recipe, f.name) != getattr(RECIPE, f.name)
+    ]
+    return "".join(f"-{c}" for c in changed)
 
 
 def pooled(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -49,9 +63,9 @@ def pooled(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
     } | {"n": n}
 
 
-def run(data: Path, folds: int) -> dict[str, Any]:
+def run(data: Path, folds: int, recipe: Recipe = RECIPE) -> dict[str, Any]:
     from knowledge.embeddings import get_embedder
-    from knowledge.embeddings.finetune import RECIPE, ensure
+    from knowledge.embeddings.finetune import ensure
     from knowledge.settings import get_settings
 
     settings = get_settings()
@@ -63,12 +77,14 @@ def run(data: Path, folds: int) -> dict[str, Any]:
         f"{m} ({model})": [] for model in ("base", "fine-tuned") for m in METHODS
     }
     for i, held_out in enumerate(folds_of([e.id for e in entries], folds)):
-        folder = Path(settings.data_dir) / "models" / f"multilingual-e5-small-policy-cv{folds}-{i}"
+        name = f"multilingual-e5-small-policy-cv{folds}-{i}{recipe_suffix(recipe)}"
+        folder = Path(settings.data_dir) / "models" / name
         ensure(
             settings.embedding_model,
             folder,
             [e for e in entries if e.id not in held_out],
             chunks,
+            recipe,
         )
         tuned_index = PolicyIndex.build(entries, chunks, get_embedder(str(folder)), cache)
         for model, index in (("base", base_index), ("fine-tuned", tuned_index)):
@@ -78,7 +94,7 @@ def run(data: Path, folds: int) -> dict[str, Any]:
                 tables[f"{m} ({model})"].append(recall_table(index, questions, m, DEFAULT_FUSION))
     report = {
         "folds": folds,
-        "recipe": asdict(RECIPE),
+        "recipe": asdict(recipe),
         "corpus_entries": len(entries),
         "law_chunks": len(chunks),
         "methods": {name: {"pooled": pooled(t), "per_fold": t} for name, t in tables.items()},
@@ -86,7 +102,8 @@ def run(data: Path, folds: int) -> dict[str, Any]:
     n = next(iter(report["methods"].values()))["pooled"]["n"]
     print_table(
         f"Fine-tune cross-validation: {folds} folds of {len(entries)} entries; each fold's "
-        f"aliases (n={n} in all) asked of a model trained without them",
+        f"aliases (n={n} in all) asked of a model trained without them; recipe "
+        f"{recipe_suffix(recipe)[1:] or 'default'}",
         [
             {"method": name}
             | {f"art {k}": v for k, v in r["pooled"]["article"].items()}
@@ -94,7 +111,7 @@ def run(data: Path, folds: int) -> dict[str, Any]:
             for name, r in report["methods"].items()
         ],
     )
-    print(f"\nwritten {write_report('policy_finetune_cv', report)}")
+    print(f"\nwritten {write_report('policy_finetune_cv' + recipe_suffix(recipe), report)}")
     return report
 
 
@@ -102,11 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=RECIPE.epochs)
+    parser.add_argument("--learning-rate", type=float, default=RECIPE.learning_rate)
+    parser.add_argument("--seed", type=int, default=RECIPE.seed)
     args = parser.parse_args(argv)
     if not (args.data / "laws").is_dir():
         raise SystemExit(f"laws not found under {args.data} (need laws/)")
     logging.basicConfig(level=logging.WARNING)
-    run(args.data, max(2, args.folds))
+    recipe = replace(RECIPE, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
+    run(args.data, max(2, args.folds), recipe)
     return 0
 
 

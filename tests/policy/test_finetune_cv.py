@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bench.policy_finetune_cv import folds_of, pooled
+from dataclasses import replace
+
+from bench.policy_finetune_cv import folds_of, pooled, recipe_suffix
+from knowledge.embeddings.finetune import RECIPE
 
 
 def test_folds_partition_the_entries_stably() -> None:
@@ -22,3 +25,11 @@ def test_pooled_recall_weights_each_fold_by_its_questions() -> None:
     result = pooled([table(1.0, 3), table(0.0, 1)])
     assert result["n"] == 4
     assert result["law"]["R@5"] == 0.75 and result["article"]["R@1"] == 0.75
+
+
+def test_a_recipe_other_than_the_default_gets_folders_and_a_report_of_its_own() -> None:
+    assert recipe_suffix(RECIPE) == ""  # the default keeps the plain names
+    assert recipe_suffix(replace(RECIPE, epochs=RECIPE.epochs + 1)) == f"-epochs{RECIPE.epochs + 1}"
+    epochs, rate = RECIPE.epochs + 1, RECIPE.learning_rate * 2
+    both = replace(RECIPE, epochs=epochs, learning_rate=rate)
+    assert recipe_suffix(both) == f"-epochs{epochs}-learning_rate{rate}"  # in field order
