@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.report import proportion_interval
 from knowledge.documents import int_to_chinese, load_folder, short_law_name
 from knowledge.policy_corpus import load_corpus
 from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, FusionConfig, PolicyIndex
@@ -128,6 +129,12 @@ def recall_table(
     return {
         "article": {f"R@{k}": round(art_hits[k] / n, 3) for k in KS},
         "law": {f"R@{k}": round(law_hits[k] / n, 3) for k in KS},
+        # Wilson 95% intervals of the two headline figures: on ~130 questions one
+        # question is 0.008, so a difference inside these is not a finding.
+        "ci95": {
+            "article R@10": proportion_interval(art_hits[10], len(questions)),
+            "law R@5": proportion_interval(law_hits[5], len(questions)),
+        },
         "n": len(questions),
         "query_ms_p50": round(float(np.percentile(times, 50)) * 1000, 1) if times else None,
     }
@@ -345,6 +352,12 @@ def _print(report: dict[str, Any]) -> None:
             f"{name:40} | {a['R@1']:7.3f} {a['R@5']:6.3f} {a['R@10']:6.3f} | "
             f"{law['R@1']:7.3f} {law['R@5']:6.3f} {law['R@10']:6.3f} | {r['query_ms_p50']}"
         )
+    ci = lb["methods"]["hybrid"]["ci95"]
+    print(
+        f"hybrid, 95% intervals (Wilson, n={lb['answerable']}): article R@10 "
+        f"{ci['article R@10'][0]:.3f}–{ci['article R@10'][1]:.3f}, "
+        f"law R@5 {ci['law R@5'][0]:.3f}–{ci['law R@5'][1]:.3f}"
+    )
     dev = report["dev_own_aliases"]
     print(f"\nTuning set: the corpus' own alias questions, entry held out (n={dev['questions']})")
     for name, r in dev["methods"].items():

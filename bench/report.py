@@ -1,4 +1,4 @@
-"""Shared helpers for benchmarks: percentiles, resident memory, tables and JSON reports."""
+"""Shared helpers for benchmarks: percentiles, intervals, resident memory, tables and JSON reports."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def current_rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024.0, 1)
     return peak_rss_mb()
+
+
+def proportion_interval(hits: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of ``hits / n`` (scipy): how far a recall on few questions can move."""
+    from scipy.stats import binomtest
+
+    if n <= 0:
+        return (0.0, 1.0)
+    ci = binomtest(hits, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (round(float(ci.low), 3), round(float(ci.high), 3))
 
 
 def print_table(title: str, rows: Sequence[dict[str, Any]]) -> None:

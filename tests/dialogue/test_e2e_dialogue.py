@@ -84,6 +84,9 @@ def test_handoff_with_consent_stores_a_ticket(rasa_stack: Any) -> None:
     ticket = TicketStore(db).get(payload["ticket_id"])
     assert ticket is not None and ticket.phone == "13812345678" and ticket.sender_id == sender
     assert any(t.speaker == "bot" for t in ticket.transcript)
+    # Stored in the ticket, never written to a log of any service.
+    for log in sorted(rasa_stack.log_dir.glob("*.log")):
+        assert "13812345678" not in log.read_text(encoding="utf-8", errors="replace"), log.name
 
 
 def test_voice_channel_gets_short_replies_and_repeat_works(rasa_stack: Any) -> None:
