@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create both virtual environments where missing and install the pinned stacks.
+# Install missing system packages (scripts/system_packages.sh), then create both virtual
+# environments where missing and install the pinned stacks.
 #   .venv       Python 3.11: action server, knowledge, connectors, tests
 #   .venv-rasa  Python 3.10: Rasa Open Source 3.6.21 (runs only on 3.8-3.10)
 # Re-running is cheap: a stamp file records the requirements hash of each env.
@@ -47,6 +48,7 @@ ensure_env() {  # ensure_env <dir> <python> <requirements> <extra pip args...>
   echo "$want" > "$stamp"
 }
 
+scripts/system_packages.sh
 ensure_env .venv "$(find_python311)" requirements/main.txt
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
 ensure_env .venv-rasa "$(find_python310)" requirements/rasa.txt
