@@ -130,7 +130,7 @@ def recall_table(
         "article": {f"R@{k}": round(art_hits[k] / n, 3) for k in KS},
         "law": {f"R@{k}": round(law_hits[k] / n, 3) for k in KS},
         # Wilson 95% intervals of the two headline figures: on ~130 questions one
-        # question is 0.008, so a difference inside these is not a finding.
+        # question is 0.008, and these show how far each figure alone can move.
         "ci95": {
             "article R@10": proportion_interval(art_hits[10], len(questions)),
             "law R@5": proportion_interval(law_hits[5], len(questions)),
