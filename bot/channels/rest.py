@@ -50,6 +50,11 @@ def _field(request: Request, key: str, kind: type, *, required: bool) -> Any:
     return value
 
 
+def _tag(message: UserMessage) -> str:
+    """A short hash of the sender, computed only when something is logged."""
+    return hashlib.sha256(str(message.sender_id).encode()).hexdigest()[:12]
+
+
 class GuardedRestInput(RestInput):
     """``rest`` with checked bodies; see the module docstring."""
 
@@ -75,12 +80,11 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def handle(message: UserMessage) -> None:
             # Rasa's channel catches these two too, but logs the text with them.
-            sender = hashlib.sha256(str(message.sender_id).encode()).hexdigest()[:12]
             try:
                 await on_new_message(message)
             except CancelledError:
-                log.error("a REST message timed out (sender #%s; text not logged)", sender)
+                log.error("a REST message timed out (sender #%s; text not logged)", _tag(message))
             except Exception:
-                log.exception("a REST message failed (sender #%s; text not logged)", sender)
+                log.exception("a REST message failed (sender #%s; text not logged)", _tag(message))
 
         return super().blueprint(handle)
