@@ -12,8 +12,12 @@ Each fold trains once (about 15 min on two cores) into its own folder under
 other than the default (``--epochs``, ``--learning-rate``, ``--seed``) trains into folders
 named after what it changes, so the default's fold models are kept for comparison.
 
-Usage: ``python -m bench.policy_finetune_cv [--folds 3] [--epochs 1] [--learning-rate 5e-5]``
-(writes ``reports/policy_finetune_cv.json``, or ``policy_finetune_cv-<changes>.json``)
+``--diversify-laws N`` adds a hybrid row per model with that law diversification, scored
+on the same fold models, so a fusion change is judged on the fine-tuned embedder too.
+
+Usage: ``python -m bench.policy_finetune_cv [--folds 3] [--epochs 1] [--learning-rate 5e-5]
+[--diversify-laws 5]`` (writes ``reports/policy_finetune_cv.json``, or
+``policy_finetune_cv-<changes>.json``)
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from bench.report import print_table, write_report
 from knowledge.documents import load_folder
 from knowledge.embeddings.finetune import RECIPE, Recipe
 from knowledge.policy_corpus import load_corpus
-from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, PolicyIndex
+from knowledge.policy_index import DEFAULT_FUSION, EmbeddingCache, FusionConfig, PolicyIndex
 
 METHODS = ("dense", "hybrid")
 
@@ -63,7 +67,19 @@ def pooled(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
     } | {"n": n}
 
 
-def run(data: Path, folds: int, recipe: Recipe = RECIPE) -> dict[str, Any]:
+def scored_variants(diversify_laws: int | None = None) -> list[tuple[str, str, FusionConfig]]:
+    """(row label, method, fusion) scored per fold: each method with the default fusion, and
+    the hybrid with ``diversify_laws`` laws in its first results where that is asked for."""
+    variants = [(m, m, DEFAULT_FUSION) for m in METHODS]
+    if diversify_laws is not None:
+        label = f"hybrid, {diversify_laws} laws in first {DEFAULT_FUSION.diversify_window}"
+        variants.append((label, "hybrid", replace(DEFAULT_FUSION, diversify_laws=diversify_laws)))
+    return variants
+
+
+def run(
+    data: Path, folds: int, recipe: Recipe = RECIPE, diversify_laws: int | None = None
+) -> dict[str, Any]:
     from knowledge.embeddings import get_embedder
     from knowledge.embeddings.finetune import ensure
     from knowledge.settings import get_settings
@@ -73,8 +89,9 @@ def run(data: Path, folds: int, recipe: Recipe = RECIPE) -> dict[str, Any]:
     chunks = load_folder(data / "laws")
     cache = EmbeddingCache(Path(settings.data_dir) / "cache" / "embeddings.sqlite3")
     base_index = PolicyIndex.build(entries, chunks, get_embedder(settings.embedding_model), cache)
+    variants = scored_variants(diversify_laws)
     tables: dict[str, list[dict[str, Any]]] = {
-        f"{m} ({model})": [] for model in ("base", "fine-tuned") for m in METHODS
+        f"{label} ({model})": [] for model in ("base", "fine-tuned") for label, _, _ in variants
     }
     for i, held_out in enumerate(folds_of([e.id for e in entries], folds)):
         name = f"multilingual-e5-small-policy-cv{folds}-{i}{recipe_suffix(recipe)}"
@@ -90,8 +107,8 @@ def run(data: Path, folds: int, recipe: Recipe = RECIPE) -> dict[str, Any]:
         for model, index in (("base", base_index), ("fine-tuned", tuned_index)):
             entry_of = {it.key: it.entry.id for it in index.items if it.entry is not None}
             questions = [q for q in dev_questions(index) if entry_of[q["exclude"][0]] in held_out]
-            for m in METHODS:
-                tables[f"{m} ({model})"].append(recall_table(index, questions, m, DEFAULT_FUSION))
+            for label, method, fusion in variants:
+                tables[f"{label} ({model})"].append(recall_table(index, questions, method, fusion))
     report = {
         "folds": folds,
         "recipe": asdict(recipe),
@@ -122,12 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=RECIPE.epochs)
     parser.add_argument("--learning-rate", type=float, default=RECIPE.learning_rate)
     parser.add_argument("--seed", type=int, default=RECIPE.seed)
+    parser.add_argument(
+        "--diversify-laws", type=int, help="also score the hybrid with this many laws first"
+    )
     args = parser.parse_args(argv)
     if not (args.data / "laws").is_dir():
         raise SystemExit(f"laws not found under {args.data} (need laws/)")
     logging.basicConfig(level=logging.WARNING)
     recipe = replace(RECIPE, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
-    run(args.data, max(2, args.folds), recipe)
+    run(args.data, max(2, args.folds), recipe, args.diversify_laws)
     return 0
 
 

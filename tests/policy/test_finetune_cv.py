@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.policy_finetune_cv import folds_of, pooled, recipe_suffix
+from bench.policy_finetune_cv import folds_of, pooled, recipe_suffix, scored_variants
 from knowledge.embeddings.finetune import RECIPE
+from knowledge.policy_index import DEFAULT_FUSION
 
 
 def test_folds_partition_the_entries_stably() -> None:
@@ -33,3 +34,15 @@ def test_a_recipe_other_than_the_default_gets_folders_and_a_report_of_its_own() 
     epochs, rate = RECIPE.epochs + 1, RECIPE.learning_rate * 2
     both = replace(RECIPE, epochs=epochs, learning_rate=rate)
     assert recipe_suffix(both) == f"-epochs{epochs}-learning_rate{rate}"  # in field order
+
+
+def test_a_diversification_row_is_scored_beside_the_default_fusion() -> None:
+    plain = scored_variants()
+    assert [(label, method) for label, method, _ in plain] == [
+        ("dense", "dense"),
+        ("hybrid", "hybrid"),
+    ]
+    assert all(fusion == DEFAULT_FUSION for _, _, fusion in plain)
+    label, method, fusion = scored_variants(DEFAULT_FUSION.diversify_laws + 1)[-1]
+    assert method == "hybrid" and str(DEFAULT_FUSION.diversify_laws + 1) in label
+    assert fusion == replace(DEFAULT_FUSION, diversify_laws=DEFAULT_FUSION.diversify_laws + 1)
