@@ -177,11 +177,13 @@ class FusionConfig:
     #: cite laws, by their best section) route to the laws and articles they cite.
     route_entries: int = 3
     #: The first ``diversify_window`` hits span at least ``diversify_laws`` laws (1: off).
-    #: 4, chosen on the project's own held-out alias questions (``dev_own_aliases``): law
-    #: R@5 0.930 → 0.951 for article R@10 0.767 → 0.762; 5 gives 0.964 but costs 0.745.
-    #: Only laws count (articles, and entries by the law they cite first): a case or a
-    #: notice keeps its rank but does not stand in for a law.
-    diversify_laws: int = 4
+    #: 5, chosen on the fine-tune cross-validation (``bench/policy_finetune_cv.py
+    #: --diversify-laws 5``, 177 entries, n=773, fine-tuned hybrid) against 4: law R@5
+    #: 0.947 → 0.976, article R@10 0.783 → 0.780, but article R@5 0.642 → 0.590 (the
+    #: first five then hold one article per law). Only laws count (articles, and entries
+    #: by the law they cite first): a case or a notice keeps its rank but does not stand
+    #: in for a law.
+    diversify_laws: int = 5
     diversify_window: int = 5
     #: When the question is a dispute with an employer (``dispute_route`` in
     #: ``legal_terms.yml``), the dispute-procedure law takes the last place of the window
