@@ -16,7 +16,7 @@ named after what it changes, so the default's fold models are kept for compariso
 on the same fold models, so a fusion change is judged on the fine-tuned embedder too.
 
 Usage: ``python -m bench.policy_finetune_cv [--folds 3] [--epochs 1] [--learning-rate 5e-5]
-[--diversify-laws 5]`` (writes ``reports/policy_finetune_cv.json``, or
+[--diversify-laws 4]`` (writes ``reports/policy_finetune_cv.json``, or
 ``policy_finetune_cv-<changes>.json``)
 """
 
