@@ -927,9 +927,11 @@ def _diversify(
     result of a law not shown yet. One lawyer's citation is one valid answer among several,
     so showing the next law is worth more than a fifth article of the same law. Items with
     ``is_law`` false (case and notice sections) neither count as a law nor get promoted.
+    The first result never moves, even when it is no law and ``min_laws`` fills the window:
+    an answer rests on it.
     """
-    head: list[int] = []
-    rest = list(order)
+    head: list[int] = order[:1]
+    rest = list(order[1:])
     while len(head) < window and rest:
         shown = {laws[i] for i in head if is_law[i]}
         if min_laws - len(shown) >= window - len(head):

@@ -270,6 +270,19 @@ def test_diversify_counts_only_laws() -> None:
     assert _diversify([0, 1, 2, 3, 4, 5], laws, is_law, window=4, min_laws=3)[:4] == [0, 1, 4, 5]
 
 
+def test_diversify_never_moves_the_first_result() -> None:
+    """Even when every place of the window must go to a new law, the best result stays."""
+    from knowledge.policy_index import _diversify
+
+    laws = ["case", "A", "A", "B", "C", "D", "E"]
+    is_law = [False, True, True, True, True, True, True]
+    assert _diversify(list(range(7)), laws, is_law, window=5, min_laws=5)[:5] == [0, 1, 3, 4, 5]
+    # A law first: it stays, and the next places go to laws not shown yet.
+    laws = ["A", "A", "B", "A", "C", "D", "E"]
+    is_law = [True] * 7
+    assert _diversify(list(range(7)), laws, is_law, window=5, min_laws=5)[:5] == [0, 2, 4, 5, 6]
+
+
 def test_route_last_puts_the_procedure_law_at_the_end_of_the_window() -> None:
     from knowledge.policy_index import _route_last
 
