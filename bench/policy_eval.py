@@ -14,8 +14,8 @@ Prints a table and writes ``reports/policy_eval.json``. The evaluation questions
 read here, to score; nothing is tuned on them.
 
 The fine-tune's random seed alone moves LawBench law Recall@5 by a few questions, so
-``--seeds 0,1,2`` also trains the evaluation model with each further seed (about 15 min
-each on two cores, kept in its own folder) and prints the hybrid's figures per seed with
+``--seeds 0,1,2`` also trains the evaluation model with each further seed (about 40 min
+each on two free cores, kept in its own folder) and prints the hybrid's figures per seed with
 their mean: one seed's figure is not a result.
 
 Usage: ``python -m bench.policy_eval [--data ../shared/data] [--out reports/policy_eval.json]

@@ -7,7 +7,7 @@ aliases never reach training) and the fold's aliases are then asked with their o
 held out of the index, as ``dev_questions`` does for the base model. Recipe choices (epochs,
 learning rate, seeds) can be compared here without reading the evaluation questions.
 
-Each fold trains once (about 15 min on two cores) into its own folder under
+Each fold trains once (about 25 min on two free cores) into its own folder under
 ``var/models``; later runs reuse it while the corpus and recipe are unchanged. A recipe
 other than the default (``--epochs``, ``--learning-rate``, ``--seed``) trains into folders
 named after what it changes, so the default's fold models are kept for comparison.
